@@ -1,0 +1,314 @@
+/*
+ * conn.c - the transport: one "call" interface over a Redis connection.
+ *
+ * It owns connecting (connect timeout, command timeout, keepalive, AUTH,
+ * SELECT, all re-applied on every reconnect), noticing a connection the
+ * server closed before a command is sent, dropping the connection after
+ * any I/O error or timeout (a late reply must never answer the next
+ * command), and keeping SIGPIPE from the process without touching its
+ * signal dispositions. The lease logic above sees only lh__conn_call and
+ * lh__conn_pipeline; 'route' is the key a Cluster transport would route by.
+ *
+ * This is the only file that tests HIREDIS_MAJOR.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+static struct timeval tv_ms(int64_t ms)
+{
+    struct timeval tv;
+
+    tv.tv_sec = (time_t)(ms / 1000);
+    tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+    return tv;
+}
+
+/* SIGPIPE guard: hiredis writes without MSG_NOSIGNAL. Block SIGPIPE in
+ * this thread while we talk to the server; if one became pending that was
+ * not pending before, it is ours: consume it. */
+typedef struct sigpipe_guard {
+    sigset_t old;
+    int was_pending;
+} sigpipe_guard;
+
+static void sigpipe_block(sigpipe_guard *g)
+{
+    sigset_t set, pending;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    sigpending(&pending);
+    g->was_pending = sigismember(&pending, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, &g->old);
+}
+
+static void sigpipe_unblock(const sigpipe_guard *g)
+{
+    sigset_t set, pending;
+    struct timespec zero = {0, 0};
+
+    if (!g->was_pending) {
+        sigpending(&pending);
+        if (sigismember(&pending, SIGPIPE)) {
+            sigemptyset(&set);
+            sigaddset(&set, SIGPIPE);
+            while (sigtimedwait(&set, NULL, &zero) < 0 && errno == EINTR)
+                ;
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
+static int is_timeout(const redisContext *ctx, int saved_errno)
+{
+#if HIREDIS_MAJOR >= 1
+    if (ctx->err == REDIS_ERR_TIMEOUT)
+        return 1;
+#endif
+    return ctx->err == REDIS_ERR_IO &&
+           (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK);
+}
+
+static const char *where(const lh__conn *conn, char *buf, size_t size)
+{
+    if (conn->url.kind == LH__URL_UNIX)
+        snprintf(buf, size, "%s", conn->url.path);
+    else
+        snprintf(buf, size, "%s:%d", conn->url.hosts[0].host,
+                 conn->url.hosts[0].port);
+    return buf;
+}
+
+/* Record the failure of 'ctx', drop the connection, return LH_ERR_IO. */
+static lh_status io_fail(lh_client *c, const char *what, int saved_errno)
+{
+    lh__conn *conn = &c->conn;
+    char addr[300];
+
+    if (conn->ctx && is_timeout(conn->ctx, saved_errno))
+        lh__fail(c, LH_ERR_IO,
+                 "%s %s: timed out after %lld ms (the command may have "
+                 "been applied)",
+                 what, where(conn, addr, sizeof(addr)),
+                 (long long)conn->timeout_ms);
+    else
+        lh__fail(c, LH_ERR_IO, "%s %s: %s", what,
+                 where(conn, addr, sizeof(addr)),
+                 conn->ctx && conn->ctx->errstr[0] ? conn->ctx->errstr
+                                                   : "connection lost");
+    lh__conn_close(conn);
+    return LH_ERR_IO;
+}
+
+void lh__conn_close(lh__conn *conn)
+{
+    if (conn->ctx)
+        redisFree(conn->ctx);
+    conn->ctx = NULL;
+}
+
+/* AUTH and SELECT (or a PING), pipelined, under the command timeout: a
+ * connect that succeeded proves little until the server has answered. */
+static lh_status handshake(lh_client *c)
+{
+    const lh__url *u = &c->conn.url;
+    const char *argv[2][3];
+    size_t lens[2][3];
+    lh__cmd cmds[2];
+    redisReply *r[2] = {NULL, NULL};
+    char db[16];
+    size_t n = 0, i;
+    lh_status st;
+
+    if (u->password) {
+        int k = 0;
+
+        argv[n][k++] = "AUTH";
+        if (u->user)
+            argv[n][k++] = u->user;
+        argv[n][k++] = u->password;
+        cmds[n].argc = k;
+        n++;
+    }
+    if (u->db != 0) {
+        snprintf(db, sizeof(db), "%d", u->db);
+        argv[n][0] = "SELECT";
+        argv[n][1] = db;
+        cmds[n].argc = 2;
+        n++;
+    }
+    if (n == 0) {
+        argv[0][0] = "PING";
+        cmds[0].argc = 1;
+        n = 1;
+    }
+    for (i = 0; i < n; i++) {
+        int k;
+
+        for (k = 0; k < cmds[i].argc; k++)
+            lens[i][k] = strlen(argv[i][k]);
+        cmds[i].argv = argv[i];
+        cmds[i].argvlen = lens[i];
+    }
+    st = lh__conn_pipeline(c, NULL, n, cmds, r);
+    for (i = 0; st == LH_OK && i < n; i++) {
+        if (r[i]->type == REDIS_REPLY_ERROR) {
+            st = lh__redis_error(c, r[i], argv[i][0]);
+            lh__conn_close(&c->conn);
+        }
+    }
+    for (i = 0; i < n; i++)
+        if (r[i])
+            freeReplyObject(r[i]);
+    return st;
+}
+
+lh_status lh__conn_connect(lh_client *c)
+{
+    lh__conn *conn = &c->conn;
+    struct timeval ctv = tv_ms(conn->connect_timeout_ms);
+    struct timeval ttv = tv_ms(conn->timeout_ms);
+    char addr[300];
+
+    lh__conn_close(conn);
+    if (conn->url.kind == LH__URL_UNIX)
+        conn->ctx = redisConnectUnixWithTimeout(conn->url.path, ctv);
+    else
+        conn->ctx = redisConnectWithTimeout(conn->url.hosts[0].host,
+                                            conn->url.hosts[0].port, ctv);
+    if (conn->ctx == NULL)
+        return lh__fail(c, LH_ERR_NOMEM, "connect: out of memory");
+    if (conn->ctx->err) {
+        lh__fail(c, LH_ERR_IO, "connect %s: %s",
+                 where(conn, addr, sizeof(addr)), conn->ctx->errstr);
+        lh__conn_close(conn);
+        return LH_ERR_IO;
+    }
+    if (redisSetTimeout(conn->ctx, ttv) != REDIS_OK ||
+        (conn->url.kind == LH__URL_TCP &&
+         redisEnableKeepAlive(conn->ctx) != REDIS_OK))
+        return io_fail(c, "connect", errno);
+    return handshake(c);
+}
+
+/* Has the server closed the connection (or sent bytes nobody asked for)
+ * while it was idle? Then reconnect before sending, so a restart or an
+ * idle-timeout kill costs no failed command. */
+static int went_stale(const redisContext *ctx)
+{
+    struct pollfd p;
+
+    p.fd = ctx->fd;
+    p.events = POLLIN;
+    p.revents = 0;
+    return poll(&p, 1, 0) != 0;
+}
+
+lh_status lh__conn_pipeline(lh_client *c, const char *route, size_t n,
+                            const lh__cmd *cmds, redisReply **out)
+{
+    lh__conn *conn = &c->conn;
+    sigpipe_guard guard;
+    lh_status st = LH_OK;
+    size_t i;
+    int saved = 0;
+    void *r;
+
+    (void)route;
+    for (i = 0; i < n; i++)
+        out[i] = NULL;
+    if (conn->ctx && went_stale(conn->ctx))
+        lh__conn_close(conn);
+    if (conn->ctx == NULL && (st = lh__conn_connect(c)) != LH_OK)
+        return st;
+    for (i = 0; i < n; i++)
+        if (redisAppendCommandArgv(conn->ctx, cmds[i].argc, cmds[i].argv,
+                                   cmds[i].argvlen) != REDIS_OK)
+            return io_fail(c, "send to", errno);
+    sigpipe_block(&guard);
+    for (i = 0; i < n; i++) {
+        errno = 0;
+        if (redisGetReply(conn->ctx, &r) != REDIS_OK || r == NULL) {
+            saved = errno;
+            break;
+        }
+        out[i] = r;
+    }
+    sigpipe_unblock(&guard);
+    if (i < n) {
+        while (i > 0) {
+            freeReplyObject(out[--i]);
+            out[i] = NULL;
+        }
+        return io_fail(c, "reply from", saved);
+    }
+    return LH_OK;
+}
+
+lh_status lh__conn_call(lh_client *c, const char *route, int argc,
+                        const char **argv, const size_t *argvlen,
+                        redisReply **out)
+{
+    lh__cmd cmd;
+
+    cmd.argc = argc;
+    cmd.argv = argv;
+    cmd.argvlen = argvlen;
+    return lh__conn_pipeline(c, route, 1, &cmd, out);
+}
+
+void lh_client_free(lh_client *client)
+{
+    if (client == NULL)
+        return;
+    lh__conn_close(&client->conn);
+    lh__url_clear(&client->conn.url);
+    lh__free(client);
+}
+
+lh_status lh_client_open(lh_client **out, const char *url,
+                         const lh_client_options *opts, lh_error *err)
+{
+    lh_client *c;
+    lh_status st;
+
+    if (out == NULL)
+        return lh__seterr(err, LH_ERR_INVALID, "client: out is NULL");
+    *out = NULL;
+    if (opts && (opts->version < 1 || opts->connect_timeout_ms < 0 ||
+                 opts->timeout_ms < 0))
+        return lh__seterr(err, LH_ERR_INVALID,
+                          "client options: bad version or timeout");
+    if ((c = lh__calloc(1, sizeof(*c))) == NULL)
+        return lh__seterr(err, LH_ERR_NOMEM, "client: out of memory");
+    if ((st = lh__url_parse(&c->conn.url, url, err)) != LH_OK) {
+        lh__free(c);
+        return st;
+    }
+    c->conn.connect_timeout_ms =
+        opts && opts->connect_timeout_ms ? opts->connect_timeout_ms
+        : c->conn.url.connect_timeout_ms ? c->conn.url.connect_timeout_ms
+                                         : LH__DEFAULT_TIMEOUT_MS;
+    c->conn.timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms
+                         : c->conn.url.timeout_ms ? c->conn.url.timeout_ms
+                                                  : LH__DEFAULT_TIMEOUT_MS;
+    if ((st = lh__conn_connect(c)) != LH_OK) {
+        lh__client_to_error(err, c, st);
+        lh_client_free(c);
+        return st;
+    }
+    if (err) {
+        err->code = LH_OK;
+        err->message[0] = '\0';
+    }
+    *out = c;
+    return LH_OK;
+}

@@ -1,0 +1,392 @@
+/*
+ * factory.c - the lease operations: acquire, confirm, extend, release,
+ * guarded write and inspect, each one script call (one round trip).
+ *
+ * Each operation checks its input before anything is sent, so bad input
+ * changes nothing in Redis, then reads the script's flat reply: a leading
+ * 1 for success, -1 for not held, -2 for held by another lease id
+ * (doc/PROTOCOL.md). A reply of any other shape is LH_ERR_IO (protocol).
+ */
+#include "internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- factory ---------------------------------------------------------- */
+
+void lh_factory_free(lh_factory *factory)
+{
+    if (factory == NULL)
+        return;
+    lh__free(factory->root);
+    lh__free(factory->prefix);
+    lh__free(factory);
+}
+
+lh_status lh_factory_new(lh_factory **out, const char *prefix, int arity,
+                         int64_t ttl_ms, const lh_factory_options *opts,
+                         lh_error *err)
+{
+    const char *root = opts && opts->root ? opts->root : LH__DEFAULT_ROOT;
+    lh_factory *f;
+    lh_status st;
+
+    if (out == NULL)
+        return lh__seterr(err, LH_ERR_INVALID, "factory: out is NULL");
+    *out = NULL;
+    if (opts && opts->version < 1)
+        return lh__seterr(err, LH_ERR_INVALID, "factory options: bad version");
+    if ((st = lh__check_name(err, "root", root)) != LH_OK ||
+        (st = lh__check_name(err, "prefix", prefix)) != LH_OK ||
+        (st = lh__check_ttl(err, "ttl", ttl_ms)) != LH_OK)
+        return st;
+    if (arity < 0 || arity > LH_MAX_ARITY)
+        return lh__seterr(err, LH_ERR_INVALID,
+                          "arity: %d is outside 0 to %d", arity,
+                          LH_MAX_ARITY);
+    if (opts && (opts->retention_ms < 0 || opts->retention_ms > LH_MAX_TTL_MS))
+        return lh__seterr(err, LH_ERR_INVALID,
+                          "retention: outside 1 ms to 30 days");
+    if ((f = lh__calloc(1, sizeof(*f))) == NULL ||
+        (f->root = lh__strdup(root)) == NULL ||
+        (f->prefix = lh__strdup(prefix)) == NULL) {
+        lh_factory_free(f);
+        return lh__seterr(err, LH_ERR_NOMEM, "factory: out of memory");
+    }
+    f->arity = arity;
+    f->ttl_ms = ttl_ms;
+    f->retention_ms = opts && opts->retention_ms ? opts->retention_ms
+                                                 : LH__DEFAULT_RETENTION_MS;
+    *out = f;
+    return LH_OK;
+}
+
+const char *lh_factory_root(const lh_factory *factory)
+{
+    return factory->root;
+}
+
+const char *lh_factory_prefix(const lh_factory *factory)
+{
+    return factory->prefix;
+}
+
+int lh_factory_arity(const lh_factory *factory)
+{
+    return factory->arity;
+}
+
+int64_t lh_factory_ttl_ms(const lh_factory *factory)
+{
+    return factory->ttl_ms;
+}
+
+lh_status lh_factory_data_key(char **out, const lh_factory *factory,
+                              const char *const *args, size_t nargs,
+                              const char *name, lh_error *err)
+{
+    char *base;
+    size_t len;
+
+    if (out == NULL)
+        return lh__seterr(err, LH_ERR_INVALID, "data key: out is NULL");
+    *out = NULL;
+    if (factory == NULL || name == NULL)
+        return lh__seterr(err, LH_ERR_INVALID,
+                          "data key: factory or name is NULL");
+    if (lh__check_args(err, factory->arity, args, nargs) != LH_OK)
+        return LH_ERR_INVALID;
+    base = lh__key_base(factory->root, factory->prefix, args, nargs, &len);
+    if (base)
+        *out = lh__key_suffixed(base, len, ":d:", 3, &len);
+    if (*out) {
+        char *full = lh__key_suffixed(*out, len, name, strlen(name), NULL);
+
+        lh__free(*out);
+        *out = full;
+    }
+    lh__free(base);
+    return *out ? LH_OK : lh__seterr(err, LH_ERR_NOMEM, "out of memory");
+}
+
+/* ---- replies ---------------------------------------------------------- */
+
+static lh_status bad_reply(lh_client *c, redisReply *r, const char *op,
+                           const char *key)
+{
+    lh__fail(c, LH_ERR_IO, "%s %.200s: unexpected reply from Redis", op, key);
+    freeReplyObject(r);
+    return LH_ERR_IO;
+}
+
+static int int_at(const redisReply *r, size_t i, long long *out)
+{
+    if (r->type != REDIS_REPLY_ARRAY || i >= r->elements ||
+        r->element[i]->type != REDIS_REPLY_INTEGER)
+        return 0;
+    *out = r->element[i]->integer;
+    return 1;
+}
+
+/* The {-1} / {-2} answers shared by confirm, extend, release and guard. */
+static lh_status ownership(lh_client *c, long long code, const char *op,
+                           const lh_lease *l)
+{
+    if (code == -1)
+        return lh__fail(c, LH_ERR_NOT_HELD,
+                        "%s %.200s: not held (expired or released)", op,
+                        l->key);
+    return lh__fail(c, LH_ERR_NOT_OWNED,
+                    "%s %.200s: held by another lease id", op, l->key);
+}
+
+/* Call 'script' on the lease's key with ARGV = (id, extra...) and read a
+ * reply {1, a, b} into 'out' (as ttl, fence), or its ownership failure. */
+static lh_status owner_call(lh_client *c, const lh_lease *l, const char *op,
+                            const lh__script *script, const char *extra,
+                            lh_lease_state *out)
+{
+    const char *args[2] = {l->id, extra};
+    redisReply *r;
+    long long code, a = 0, b = 0;
+    lh_status st;
+
+    st = lh__script_call(c, script, 1, (const char *const *)&l->key, &l->keylen,
+                         extra ? 2 : 1, args, NULL, &r);
+    if (st != LH_OK)
+        return st;
+    if (!int_at(r, 0, &code) || (code != 1 && code != -1 && code != -2) ||
+        (code == 1 && (!int_at(r, 1, &a) || !int_at(r, 2, &b))))
+        return bad_reply(c, r, op, l->key);
+    freeReplyObject(r);
+    if (code != 1)
+        return ownership(c, code, op, l);
+    if (out) {
+        out->ttl_ms = a;
+        out->fence = b;
+    }
+    return LH_OK;
+}
+
+static lh_status check_lease(lh_client *c, const lh_lease *l)
+{
+    if (c == NULL)
+        return LH_ERR_INVALID;
+    lh__clear(c);
+    if (l == NULL)
+        return lh__fail(c, LH_ERR_INVALID, "lease is NULL");
+    return LH_OK;
+}
+
+/* ---- operations ------------------------------------------------------- */
+
+static lh_status acquire_input(lh_client *c, const lh_factory *f,
+                               const char *const *args, size_t nargs,
+                               const lh_acquire_options *opts,
+                               int64_t *ttl, char *id)
+{
+    lh_error e;
+
+    if (f == NULL)
+        return lh__fail(c, LH_ERR_INVALID, "acquire: factory is NULL");
+    if (opts && opts->version < 1)
+        return lh__fail(c, LH_ERR_INVALID, "acquire options: bad version");
+    if (lh__check_args(&e, f->arity, args, nargs) != LH_OK)
+        return lh__fail(c, LH_ERR_INVALID, "acquire: %s", e.message);
+    *ttl = opts && opts->ttl_ms ? opts->ttl_ms : f->ttl_ms;
+    if (lh__check_ttl(&e, "acquire: ttl", *ttl) != LH_OK)
+        return lh__fail(c, LH_ERR_INVALID, "%s", e.message);
+    if (opts && opts->id) {
+        if (!lh__id_valid(opts->id))
+            return lh__fail(c, LH_ERR_INVALID,
+                            "acquire: id must be 32 lowercase hex digits");
+        memcpy(id, opts->id, LH_ID_HEX_LEN + 1);
+    } else if (lh_id_generate(id, &e) != LH_OK) {
+        return lh__fail(c, LH_ERR_IO, "acquire: %s", e.message);
+    }
+    return LH_OK;
+}
+
+lh_status lh_lease_acquire(lh_lease **out, lh_client *c, const lh_factory *f,
+                           const char *const *args, size_t nargs,
+                           const lh_acquire_options *opts)
+{
+    char id[LH_ID_HEX_LEN + 1], ttl_text[24];
+    const char *keys[2], *argv[2] = {id, ttl_text};
+    size_t klen[2];
+    lh_lease *l = NULL;
+    redisReply *r = NULL;
+    long long code, val;
+    int64_t ttl = 0;
+    lh_status st;
+
+    if (out == NULL || c == NULL)
+        return LH_ERR_INVALID;
+    *out = NULL;
+    lh__clear(c);
+    if ((st = acquire_input(c, f, args, nargs, opts, &ttl, id)) != LH_OK)
+        return st;
+    snprintf(ttl_text, sizeof(ttl_text), "%" PRId64, ttl);
+    /* Build the lease first, so its keys serve the call and no memory
+     * failure can come after Redis has granted it. */
+    if (lh__lease_new(&l, f->root, f->prefix, args, nargs, id, 0, ttl,
+                      f->retention_ms) != LH_OK)
+        return lh__fail(c, LH_ERR_NOMEM, "acquire: out of memory");
+    keys[0] = l->key, klen[0] = l->keylen;
+    keys[1] = l->mkey, klen[1] = l->mkeylen;
+    st = lh__script_call(c, &lh__script_acquire, 2, keys, klen, 2, argv, NULL,
+                         &r);
+    if (st != LH_OK)
+        goto fail;
+    if (!int_at(r, 0, &code) || !int_at(r, 1, &val) ||
+        (code != 0 && code != 1)) {
+        st = bad_reply(c, r, "acquire", l->key);
+        goto fail;
+    }
+    freeReplyObject(r);
+    if (code == 0) {
+        st = lh__fail(c, LH_ERR_HELD,
+                      "acquire %.200s: held by another lease for %lld ms",
+                      l->key, val);
+        goto fail;
+    }
+    l->fence = val;
+    *out = l;
+    return LH_OK;
+fail:
+    lh_lease_free(l);
+    return st;
+}
+
+lh_status lh_lease_confirm(lh_lease_state *out, lh_client *c,
+                           const lh_lease *l)
+{
+    lh_status st = check_lease(c, l);
+
+    return st ? st : owner_call(c, l, "confirm", &lh__script_confirm, NULL,
+                                out);
+}
+
+lh_status lh_lease_extend(lh_lease_state *out, lh_client *c,
+                          const lh_lease *l, int64_t ttl_ms)
+{
+    lh_status st = check_lease(c, l);
+    char ttl_text[24];
+    lh_error e;
+
+    if (st != LH_OK)
+        return st;
+    if (ttl_ms == 0)
+        ttl_ms = l->ttl_ms;
+    if (lh__check_ttl(&e, "extend: ttl", ttl_ms) != LH_OK)
+        return lh__fail(c, LH_ERR_INVALID, "%s", e.message);
+    snprintf(ttl_text, sizeof(ttl_text), "%" PRId64, ttl_ms);
+    return owner_call(c, l, "extend", &lh__script_extend, ttl_text, out);
+}
+
+lh_status lh_lease_release(lh_client *c, const lh_lease *l,
+                           lh_outcome outcome)
+{
+    const char *name = lh_outcome_name(outcome), *keys[2], *argv[3];
+    char retention[24];
+    size_t klen[2];
+    redisReply *r;
+    long long code;
+    lh_status st = check_lease(c, l);
+
+    if (st != LH_OK)
+        return st;
+    if (name == NULL)
+        return lh__fail(c, LH_ERR_INVALID, "release: unknown outcome %d",
+                        (int)outcome);
+    snprintf(retention, sizeof(retention), "%" PRId64, l->retention_ms);
+    keys[0] = l->key, klen[0] = l->keylen;
+    keys[1] = l->mkey, klen[1] = l->mkeylen;
+    argv[0] = l->id, argv[1] = name, argv[2] = retention;
+    st = lh__script_call(c, &lh__script_release, 2, keys, klen, 3, argv, NULL,
+                         &r);
+    if (st != LH_OK)
+        return st;
+    if (!int_at(r, 0, &code) || (code != 1 && code != -1 && code != -2))
+        return bad_reply(c, r, "release", l->key);
+    freeReplyObject(r);
+    return code == 1 ? LH_OK : ownership(c, code, "release", l);
+}
+
+lh_status lh_lease_scope(lh_client *c, const lh_lease *l, lh_lease_fn fn,
+                         void *payload)
+{
+    lh_status st = check_lease(c, l);
+
+    if (st != LH_OK)
+        return st;
+    if (fn == NULL)
+        return lh__fail(c, LH_ERR_INVALID, "scope: fn is NULL");
+    return lh_lease_release(c, l, fn(c, l, payload));
+}
+
+static void fill_info(lh_resource_info *out, const redisReply *r)
+{
+    const redisReply *o = r->element[3];
+
+    out->held = r->element[0]->integer == 1;
+    out->ttl_ms = r->element[1]->integer;
+    out->fence = r->element[2]->integer;
+    out->has_last_outcome = o->len > 0;
+    out->last_outcome = LH_OUTCOME_NONE;
+    if (o->len == 7 && memcmp(o->str, "success", 7) == 0)
+        out->last_outcome = LH_OUTCOME_SUCCESS;
+    else if (o->len == 7 && memcmp(o->str, "failure", 7) == 0)
+        out->last_outcome = LH_OUTCOME_FAILURE;
+    out->last_release_ms = r->element[4]->integer;
+}
+
+lh_status lh_resource_inspect(lh_resource_info *out, lh_client *c,
+                              const lh_factory *f, const char *const *args,
+                              size_t nargs)
+{
+    const char *keys[2];
+    size_t klen[2], i;
+    redisReply *r;
+    lh_error e;
+    lh_status st;
+
+    if (c == NULL || out == NULL)
+        return LH_ERR_INVALID;
+    lh__clear(c);
+    if (f == NULL)
+        return lh__fail(c, LH_ERR_INVALID, "inspect: factory is NULL");
+    if (lh__check_args(&e, f->arity, args, nargs) != LH_OK)
+        return lh__fail(c, LH_ERR_INVALID, "inspect: %s", e.message);
+    keys[0] = lh__key_base(f->root, f->prefix, args, nargs, &klen[0]);
+    keys[1] = keys[0] ? lh__key_suffixed(keys[0], klen[0], ":m", 2, &klen[1])
+                      : NULL;
+    if (keys[1] == NULL) {
+        st = lh__fail(c, LH_ERR_NOMEM, "inspect: out of memory");
+        goto done;
+    }
+    st = lh__script_call(c, &lh__script_inspect, 2, keys, klen, 0, NULL, NULL,
+                         &r);
+    if (st != LH_OK)
+        goto done;
+    for (i = 0; i < 5; i++) {
+        long long v;
+
+        if (i != 3 && !int_at(r, i, &v))
+            break;
+        if (i == 3 && (r->elements < 4 ||
+                       r->element[3]->type != REDIS_REPLY_STRING))
+            break;
+    }
+    if (i < 5) {
+        st = bad_reply(c, r, "inspect", keys[0]);
+        goto done;
+    }
+    fill_info(out, r);
+    freeReplyObject(r);
+done:
+    lh__free((void *)keys[0]);
+    lh__free((void *)keys[1]);
+    return st;
+}

@@ -1,0 +1,197 @@
+/*
+ * helpers.c - see helpers.h.
+ */
+#include "helpers.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *th_url(void)
+{
+    const char *url = getenv("LEASEHOLD_TEST_URL");
+
+    ck_assert_msg(url != NULL,
+                  "LEASEHOLD_TEST_URL is unset: run under tests/with-redis.sh");
+    return url;
+}
+
+lh_client *th_client(void)
+{
+    lh_client *c = NULL;
+    lh_error err;
+    lh_status st = lh_client_open(&c, th_url(), NULL, &err);
+
+    ck_assert_msg(st == LH_OK, "open %s: %s", th_url(), err.message);
+    return c;
+}
+
+redisContext *th_raw(void)
+{
+    lh__url u;
+    lh_error err;
+    redisContext *rc;
+    struct timeval tv = {5, 0};
+
+    ck_assert_msg(lh__url_parse(&u, th_url(), &err) == LH_OK, "%s",
+                  err.message);
+    rc = redisConnectWithTimeout(u.hosts[0].host, u.hosts[0].port, tv);
+    lh__url_clear(&u);
+    ck_assert_msg(rc != NULL && rc->err == 0, "raw connect failed");
+    redisSetTimeout(rc, tv);
+    return rc;
+}
+
+static redisReply *vcmd(redisContext *rc, const char *arg0, va_list ap)
+{
+    const char *argv[64];
+    int argc = 0;
+    const char *a;
+    redisReply *r;
+
+    argv[argc++] = arg0;
+    while ((a = va_arg(ap, const char *)) != NULL && argc < 64)
+        argv[argc++] = a;
+    r = redisCommandArgv(rc, argc, argv, NULL);
+    ck_assert_msg(r != NULL, "%s: no reply (%s)", arg0, rc->errstr);
+    return r;
+}
+
+redisReply *th_cmd(redisContext *rc, const char *arg0, ...)
+{
+    va_list ap;
+    redisReply *r;
+
+    va_start(ap, arg0);
+    r = vcmd(rc, arg0, ap);
+    va_end(ap);
+    return r;
+}
+
+long long th_cmd_int(redisContext *rc, const char *arg0, ...)
+{
+    va_list ap;
+    redisReply *r;
+    long long v;
+
+    va_start(ap, arg0);
+    r = vcmd(rc, arg0, ap);
+    va_end(ap);
+    ck_assert_msg(r->type == REDIS_REPLY_INTEGER, "%s: not an integer (%s)",
+                  arg0, r->type == REDIS_REPLY_ERROR ? r->str : "?");
+    v = r->integer;
+    freeReplyObject(r);
+    return v;
+}
+
+const char *th_root(const char *name)
+{
+    static char buf[200];
+
+    snprintf(buf, sizeof(buf), "t:%ld:%s", (long)getpid(), name);
+    return buf;
+}
+
+lh_factory *th_factory(const char *name, const char *prefix, int arity,
+                       int64_t ttl_ms)
+{
+    lh_factory_options o = LH_FACTORY_OPTIONS_INIT;
+    lh_factory *f = NULL;
+    lh_error err;
+
+    o.root = th_root(name);
+    ck_assert_msg(lh_factory_new(&f, prefix, arity, ttl_ms, &o, &err) == LH_OK,
+                  "factory: %s", err.message);
+    return f;
+}
+
+int64_t th_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void th_expire_now(redisContext *rc, const char *key)
+{
+    int64_t deadline = th_now_ms() + 2000;
+
+    th_cmd_int(rc, "PEXPIRE", key, "1", NULL);
+    while (th_cmd_int(rc, "EXISTS", key, NULL) != 0)
+        ck_assert_msg(th_now_ms() < deadline, "%s did not expire", key);
+}
+
+static int ping_ok(void)
+{
+    redisContext *rc;
+    lh__url u;
+    lh_error err;
+    struct timeval tv = {0, 200000};
+    redisReply *r;
+    int ok = 0;
+
+    if (lh__url_parse(&u, th_url(), &err) != LH_OK)
+        return 0;
+    rc = redisConnectWithTimeout(u.hosts[0].host, u.hosts[0].port, tv);
+    lh__url_clear(&u);
+    if (rc && rc->err == 0) {
+        redisSetTimeout(rc, tv);
+        r = redisCommand(rc, "PING");
+        ok = r && r->type == REDIS_REPLY_STATUS;
+        if (r)
+            freeReplyObject(r);
+    }
+    if (rc)
+        redisFree(rc);
+    return ok;
+}
+
+void th_restart_redis(void)
+{
+    const char *conf = getenv("LEASEHOLD_TEST_REDIS_CONF");
+    const char *pidfile = getenv("LEASEHOLD_TEST_REDIS_PIDFILE");
+    int64_t deadline;
+    FILE *fp;
+    long pid = 0;
+    pid_t child;
+    int status;
+
+    ck_assert_msg(conf && pidfile, "not run under tests/with-redis.sh");
+    fp = fopen(pidfile, "r");
+    ck_assert_msg(fp && fscanf(fp, "%ld", &pid) == 1, "no redis pid");
+    fclose(fp);
+    kill((pid_t)pid, SIGKILL);
+    deadline = th_now_ms() + 5000;
+    while (kill((pid_t)pid, 0) == 0)
+        ck_assert_msg(th_now_ms() < deadline, "redis-server did not die");
+    unlink(pidfile);
+    child = fork();
+    ck_assert(child >= 0);
+    if (child == 0) {
+        execlp("redis-server", "redis-server", conf, (char *)NULL);
+        _exit(127);
+    }
+    ck_assert(waitpid(child, &status, 0) == child);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "redis-server did not restart");
+    deadline = th_now_ms() + 10000;
+    while (!ping_ok())
+        ck_assert_msg(th_now_ms() < deadline, "restarted redis: no PONG");
+}
+
+int th_run(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
