@@ -1,0 +1,2 @@
+#include "leasehold.h"
+int main(void) { return 0; }
