@@ -171,7 +171,8 @@ typedef struct lh_factory lh_factory;
 typedef struct lh_factory_options {
     unsigned version;     /**< LH_FACTORY_OPTIONS_VERSION */
     const char *root;     /**< root prefix; NULL: "lh" */
-    int64_t retention_ms; /**< how long release metadata is kept; 0: 7 days */
+    int64_t retention_ms; /**< how long release metadata is kept: 0 means
+                               7 days; at most 30 days */
 } lh_factory_options;
 
 #define LH_FACTORY_OPTIONS_VERSION 1
@@ -303,17 +304,20 @@ LH_EXTERN lh_status lh_lease_data_key(char **out, const lh_lease *lease,
 LH_EXTERN lh_status lh_lease_to_json(char **out, const lh_lease *lease);
 
 /**
- * The lease as a new JSON object. Returns: LH_OK or LH_ERR_NOMEM.
- * Ownership: *out is a new reference (json_decref()).
+ * The lease as a new JSON object. Returns: LH_OK, LH_ERR_INVALID (a NULL
+ * argument) or LH_ERR_NOMEM.
+ * Ownership: *out is a new reference (json_decref()); NULL on failure.
  */
 LH_EXTERN lh_status lh_lease_to_json_value(json_t **out, const lh_lease *lease);
 
 /**
  * Parse a lease from 'len' bytes of JSON text (at most 64 KiB). Strict:
- * a missing or ill-typed member, a wrong "v", an id that is not 32 hex
- * digits, a negative fence, a bad TTL are LH_ERR_INVALID with a message
- * naming the member. Unknown members are ignored. If 'factory' is not
- * NULL, the lease's root, prefix and number of args must match it.
+ * a missing or ill-typed member, a wrong "v", an id that is not 32
+ * lowercase hex digits, a negative fence, a bad TTL, a duplicate member or
+ * a NUL byte are LH_ERR_INVALID with a message naming the member. Unknown
+ * members are ignored. If 'factory' is not NULL, the lease's root, prefix
+ * and number of args must match it, and the lease is released with the
+ * factory's retention; otherwise with the default retention (7 days).
  * Returns: LH_OK or LH_ERR_INVALID. Ownership: *out: lh_lease_free().
  * Thread-safety: safe.
  */
@@ -389,8 +393,9 @@ LH_EXTERN const char *lh_outcome_name(lh_outcome outcome);
 
 /**
  * Release 'lease' (compare-and-delete: owner only) and record 'outcome'
- * and the release time for the resource (kept for the factory's
- * retention). A retry after a lost reply reports LH_ERR_NOT_HELD.
+ * and the release time for the resource, kept for the retention of the
+ * factory that made or parsed the lease (7 days by default). A retry
+ * after a lost reply reports LH_ERR_NOT_HELD.
  * Returns: LH_OK; LH_ERR_NOT_HELD; LH_ERR_NOT_OWNED; LH_ERR_INVALID.
  */
 LH_EXTERN lh_status lh_lease_release(lh_client *client, const lh_lease *lease,
@@ -452,10 +457,11 @@ typedef lh_outcome (*lh_lease_fn)(lh_client *client, const lh_lease *lease,
 
 /**
  * Call 'fn' with 'lease', then release the lease with the outcome 'fn'
- * returns: C's answer to a Python "with lease:" block.
+ * returns (a value that is not an lh_outcome counts as failure): C's
+ * answer to a Python "with lease:" block.
  * Returns: the status of the release: LH_OK; LH_ERR_NOT_HELD or
  * LH_ERR_NOT_OWNED (the lease was lost while 'fn' ran); LH_ERR_INVALID
- * ('fn' NULL: nothing is called).
+ * ('fn' or 'lease' NULL: nothing is called).
  */
 LH_EXTERN lh_status lh_lease_scope(lh_client *client, const lh_lease *lease,
                                    lh_lease_fn fn, void *payload);

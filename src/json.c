@@ -18,9 +18,11 @@ lh_status lh_lease_to_json_value(json_t **out, const lh_lease *lease)
     json_t *obj, *args;
     size_t i;
 
-    if (out == NULL || lease == NULL)
+    if (out == NULL)
         return LH_ERR_INVALID;
     *out = NULL;
+    if (lease == NULL)
+        return LH_ERR_INVALID;
     if ((args = json_array()) == NULL)
         return LH_ERR_NOMEM;
     for (i = 0; i < lease->nargs; i++)
@@ -244,7 +246,14 @@ lh_status lh_lease_from_json(lh_lease **out, const char *text, size_t len,
         return lh__seterr(err, LH_ERR_INVALID,
                           "lease JSON: longer than %d bytes",
                           LH_MAX_JSON_BYTES);
-    obj = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    /* jansson 2.14 skips a raw NUL byte right after a number or literal,
+     * so {"fence":1<NUL>} would parse: refuse NUL bytes outright. */
+    if (memchr(text, '\0', len) != NULL)
+        return lh__seterr(err, LH_ERR_INVALID,
+                          "lease JSON: text contains a NUL byte");
+    /* JSON_ALLOW_NUL: a \u0000 reaches the member checks, so the message
+     * names the member that holds it. */
+    obj = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (obj == NULL)
         return lh__seterr(err, LH_ERR_INVALID,
                           "lease JSON: %s (line %d, column %d)", jerr.text,
@@ -264,6 +273,9 @@ lh_status lh_payload_set_lease(json_t *payload, const char *member,
         return lh__seterr(err, LH_ERR_INVALID, "payload: not an object");
     if (lease == NULL)
         return lh__seterr(err, LH_ERR_INVALID, "payload: lease is NULL");
+    if (member && !lh__utf8_valid(member, strlen(member)))
+        return lh__seterr(err, LH_ERR_INVALID,
+                          "payload: member name is not valid UTF-8");
     if ((st = lh_lease_to_json_value(&obj, lease)) != LH_OK)
         return lh__seterr(err, st, "payload: out of memory");
     if (json_object_set_new(payload, member ? member : LH_PAYLOAD_MEMBER,

@@ -94,7 +94,10 @@ const char *lh_lease_arg(const lh_lease *lease, size_t i)
 
 lh_status lh_lease_key(char **out, const lh_lease *lease)
 {
-    if (out == NULL || lease == NULL)
+    if (out == NULL)
+        return LH_ERR_INVALID;
+    *out = NULL;
+    if (lease == NULL)
         return LH_ERR_INVALID;
     *out = lh__memdup(lease->key, lease->keylen);
     return *out ? LH_OK : LH_ERR_NOMEM;

@@ -31,7 +31,7 @@ lh_status lh_duration_parse(int64_t *out, const char *text)
     if (text == NULL || out == NULL || !isdigit((unsigned char)*p))
         return LH_ERR_INVALID;
     for (; isdigit((unsigned char)*p); p++) {
-        if (n > (INT64_MAX - 9) / 10)
+        if (n > (INT64_MAX - (*p - '0')) / 10)
             return LH_ERR_INVALID;
         n = n * 10 + (*p - '0');
     }
@@ -182,7 +182,7 @@ static lh_status parse_query(lh__url *u, const char *q, lh_error *err)
 static lh_status parse_host(lh__url *u, const char *s, size_t len,
                             lh_error *err)
 {
-    const char *hend, *port = NULL;
+    const char *end = s + len, *hend, *port = NULL;
     long p = 6379;
     int nomem = 0;
 
@@ -205,14 +205,14 @@ static lh_status parse_host(lh__url *u, const char *s, size_t len,
     }
     if (hend == s)
         return lh__seterr(err, LH_ERR_INVALID, "URL: no host");
-    if (port && parse_int(err, "port", port, len - (size_t)(port - s), 1,
-                          65535, &p) != LH_OK)
+    if (port && parse_int(err, "port", port, (size_t)(end - port), 1, 65535,
+                          &p) != LH_OK)
         return LH_ERR_INVALID;
     if ((u->hosts = lh__calloc(1, sizeof(*u->hosts))) == NULL ||
         (u->hosts[0].host = decode(s, (size_t)(hend - s), &nomem)) == NULL)
-        return lh__seterr(err, nomem || !u->hosts ? LH_ERR_NOMEM
-                                                  : LH_ERR_INVALID,
-                          "URL: bad host");
+        return nomem || !u->hosts
+                   ? lh__seterr(err, LH_ERR_NOMEM, "URL: out of memory")
+                   : lh__seterr(err, LH_ERR_INVALID, "URL: bad host");
     u->nhosts = 1;
     u->hosts[0].port = (int)p;
     return LH_OK;
@@ -274,8 +274,8 @@ static lh_status parse_unix(lh__url *u, const char *s, lh_error *err)
     if (plen < 2)
         return lh__seterr(err, LH_ERR_INVALID, "URL: empty socket path");
     if ((u->path = decode(slash, plen, &nomem)) == NULL)
-        return lh__seterr(err, nomem ? LH_ERR_NOMEM : LH_ERR_INVALID,
-                          "URL: bad socket path");
+        return nomem ? lh__seterr(err, LH_ERR_NOMEM, "URL: out of memory")
+                     : lh__seterr(err, LH_ERR_INVALID, "URL: bad socket path");
     return slash[plen] == '?' ? parse_query(u, slash + plen + 1, err) : LH_OK;
 }
 
