@@ -318,12 +318,18 @@ lh_status lh_lease_scope(lh_client *c, const lh_lease *l, lh_lease_fn fn,
                          void *payload)
 {
     lh_status st = check_lease(c, l);
+    lh_outcome outcome;
 
     if (st != LH_OK)
         return st;
     if (fn == NULL)
         return lh__fail(c, LH_ERR_INVALID, "scope: fn is NULL");
-    return lh_lease_release(c, l, fn(c, l, payload));
+    /* An outcome that is not one counts as failure: the lease is
+     * released either way, never left held. */
+    outcome = fn(c, l, payload);
+    if (lh_outcome_name(outcome) == NULL)
+        outcome = LH_OUTCOME_FAILURE;
+    return lh_lease_release(c, l, outcome);
 }
 
 static void fill_info(lh_resource_info *out, const redisReply *r)

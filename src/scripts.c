@@ -6,8 +6,10 @@
  * time (build-aux/lua2c.sh). When Redis answers NOSCRIPT (after SCRIPT
  * FLUSH, a restart, or eviction of scripts), SCRIPT LOAD and the same
  * EVALSHA go out in one pipeline, and the EVALSHA's reply is the answer:
- * one extra round trip, once. Data reaches a script only through KEYS and
- * ARGV; no input is ever spliced into Lua source.
+ * one extra round trip, once. Should the script be flushed again between
+ * the two (possible while a large command arrives), EVAL sends the source
+ * itself. Data reaches a script only through KEYS and ARGV; no input is
+ * ever spliced into Lua source.
  */
 #include "internal.h"
 
@@ -94,6 +96,18 @@ lh_status lh__script_call(lh_client *c, const lh__script *script,
         freeReplyObject(r);
         r = NULL;
         st = reload_and_call(c, script, &cmd, &r);
+    }
+    if (st == LH_OK && is_noscript(r)) {
+        /* Flushed again between SCRIPT LOAD and EVALSHA: Redis runs
+         * another client's command in between when a large EVALSHA
+         * arrives in several reads. EVAL carries the source: atomic. */
+        freeReplyObject(r);
+        r = NULL;
+        argv[0] = script->readonly ? "EVAL_RO" : "EVAL";
+        argv[1] = script->src;
+        lens[0] = strlen(argv[0]);
+        lens[1] = script->len;
+        st = lh__conn_call(c, nkeys ? keys[0] : NULL, cmd.argc, argv, lens, &r);
     }
     if (st != LH_OK)
         goto done;

@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -194,4 +197,93 @@ int th_run(Suite *s)
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+redisContext *th_raw_try(void)
+{
+    const char *url = getenv("LEASEHOLD_TEST_URL");
+    struct timeval tv = {5, 0};
+    redisContext *rc = NULL;
+    lh__url u;
+    lh_error err;
+
+    if (url == NULL || lh__url_parse(&u, url, &err) != LH_OK)
+        return NULL;
+    if (u.kind == LH__URL_TCP)
+        rc = redisConnectWithTimeout(u.hosts[0].host, u.hosts[0].port, tv);
+    lh__url_clear(&u);
+    if (rc == NULL || rc->err != 0 || redisSetTimeout(rc, tv) != REDIS_OK) {
+        if (rc)
+            redisFree(rc);
+        return NULL;
+    }
+    return rc;
+}
+
+int th_port(void)
+{
+    lh__url u;
+    lh_error err;
+    int port;
+
+    ck_assert_msg(lh__url_parse(&u, th_url(), &err) == LH_OK, "%s",
+                  err.message);
+    ck_assert(u.kind == LH__URL_TCP);
+    port = u.hosts[0].port;
+    lh__url_clear(&u);
+    return port;
+}
+
+long long th_key_count(redisContext *rc, const char *name)
+{
+    const char *root = th_root(name);
+    char *esc = malloc(3 * strlen(root) + 1), *pattern;
+    size_t len = lh__key_escape(esc, root, strlen(root));
+    redisReply *r;
+    long long n;
+
+    pattern = malloc(len + 4);
+    ck_assert(esc != NULL && pattern != NULL);
+    snprintf(pattern, len + 4, "{%s:*", esc);
+    r = th_cmd(rc, "KEYS", pattern, NULL);
+    ck_assert_msg(r->type == REDIS_REPLY_ARRAY, "KEYS: not an array");
+    n = (long long)r->elements;
+    freeReplyObject(r);
+    free(pattern);
+    free(esc);
+    return n;
+}
+
+int64_t th_server_ms(redisContext *rc)
+{
+    redisReply *r = th_cmd(rc, "TIME", NULL);
+    int64_t ms;
+
+    ck_assert_msg(r->type == REDIS_REPLY_ARRAY && r->elements == 2,
+                  "TIME: unexpected reply");
+    ms = (int64_t)strtoll(r->element[0]->str, NULL, 10) * 1000 +
+         strtoll(r->element[1]->str, NULL, 10) / 1000;
+    freeReplyObject(r);
+    return ms;
+}
+
+void th_client_addr(const lh_client *c, char *buf, size_t size)
+{
+    struct sockaddr_in a;
+    socklen_t alen = sizeof(a);
+    char ip[INET_ADDRSTRLEN];
+
+    ck_assert_msg(c->conn.ctx != NULL, "client is not connected");
+    ck_assert(getsockname(c->conn.ctx->fd, (struct sockaddr *)&a, &alen) == 0);
+    ck_assert(a.sin_family == AF_INET);
+    ck_assert(inet_ntop(AF_INET, &a.sin_addr, ip, sizeof(ip)) != NULL);
+    snprintf(buf, size, "%s:%d", ip, (int)ntohs(a.sin_port));
+}
+
+int th_timeout_multiplier(void)
+{
+    const char *m = getenv("CK_TIMEOUT_MULTIPLIER");
+    long v = m ? strtol(m, NULL, 10) : 1;
+
+    return v >= 1 && v <= 1000 ? (int)v : 1;
 }

@@ -34,6 +34,20 @@ void th_expire_now(redisContext *rc, const char *key);
 void th_restart_redis(void);
 /* Monotonic milliseconds. */
 int64_t th_now_ms(void);
+/* As th_raw(), without Check assertions, for forked workers: NULL on
+ * failure. */
+redisContext *th_raw_try(void);
+/* The TCP port of th_url(). */
+int th_port(void);
+/* How many keys lie under th_root(name) (KEYS on the escaped root). */
+long long th_key_count(redisContext *rc, const char *name);
+/* Redis server time (TIME) in ms since the epoch. */
+int64_t th_server_ms(redisContext *rc);
+/* "ip:port" of the client's connection as the server sees it (for
+ * CLIENT KILL ADDR); asserts the client is connected over TCP. */
+void th_client_addr(const lh_client *c, char *buf, size_t size);
+/* The scale factor of Check's timeouts (CK_TIMEOUT_MULTIPLIER, >= 1). */
+int th_timeout_multiplier(void);
 /* srunner_run_all in CK_NORMAL mode; returns the exit status for main. */
 int th_run(Suite *s);
 
