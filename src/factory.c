@@ -213,18 +213,19 @@ lh_status lh_lease_acquire(lh_lease **out, lh_client *c, const lh_factory *f,
                            const lh_acquire_options *opts)
 {
     char id[LH_ID_HEX_LEN + 1], ttl_text[24];
-    const char *keys[2], *argv[2] = {id, ttl_text};
-    size_t klen[2];
+    const char *argv[2] = {id, ttl_text};
     lh_lease *l = NULL;
     redisReply *r = NULL;
     long long code, val;
     int64_t ttl = 0;
     lh_status st;
 
-    if (out == NULL || c == NULL)
+    if (c == NULL)
         return LH_ERR_INVALID;
-    *out = NULL;
     lh__clear(c);
+    if (out == NULL)
+        return lh__fail(c, LH_ERR_INVALID, "acquire: out is NULL");
+    *out = NULL;
     if ((st = acquire_input(c, f, args, nargs, opts, &ttl, id)) != LH_OK)
         return st;
     snprintf(ttl_text, sizeof(ttl_text), "%" PRId64, ttl);
@@ -233,10 +234,9 @@ lh_status lh_lease_acquire(lh_lease **out, lh_client *c, const lh_factory *f,
     if (lh__lease_new(&l, f->root, f->prefix, args, nargs, id, 0, ttl,
                       f->retention_ms) != LH_OK)
         return lh__fail(c, LH_ERR_NOMEM, "acquire: out of memory");
-    keys[0] = l->key, klen[0] = l->keylen;
-    keys[1] = l->mkey, klen[1] = l->mkeylen;
-    st = lh__script_call(c, &lh__script_acquire, 2, keys, klen, 2, argv, NULL,
-                         &r);
+    st = lh__script_call(c, &lh__script_acquire, 1,
+                         (const char *const *)&l->key, &l->keylen, 2, argv,
+                         NULL, &r);
     if (st != LH_OK)
         goto fail;
     if (!int_at(r, 0, &code) || !int_at(r, 1, &val) ||
@@ -288,9 +288,8 @@ lh_status lh_lease_extend(lh_lease_state *out, lh_client *c,
 lh_status lh_lease_release(lh_client *c, const lh_lease *l,
                            lh_outcome outcome)
 {
-    const char *name = lh_outcome_name(outcome), *keys[2], *argv[3];
+    const char *name = lh_outcome_name(outcome), *argv[3];
     char retention[24];
-    size_t klen[2];
     redisReply *r;
     long long code;
     lh_status st = check_lease(c, l);
@@ -301,11 +300,10 @@ lh_status lh_lease_release(lh_client *c, const lh_lease *l,
         return lh__fail(c, LH_ERR_INVALID, "release: unknown outcome %d",
                         (int)outcome);
     snprintf(retention, sizeof(retention), "%" PRId64, l->retention_ms);
-    keys[0] = l->key, klen[0] = l->keylen;
-    keys[1] = l->mkey, klen[1] = l->mkeylen;
     argv[0] = l->id, argv[1] = name, argv[2] = retention;
-    st = lh__script_call(c, &lh__script_release, 2, keys, klen, 3, argv, NULL,
-                         &r);
+    st = lh__script_call(c, &lh__script_release, 1,
+                         (const char *const *)&l->key, &l->keylen, 3, argv,
+                         NULL, &r);
     if (st != LH_OK)
         return st;
     if (!int_at(r, 0, &code) || (code != 1 && code != -1 && code != -2))
@@ -352,28 +350,23 @@ lh_status lh_resource_inspect(lh_resource_info *out, lh_client *c,
                               const lh_factory *f, const char *const *args,
                               size_t nargs)
 {
-    const char *keys[2];
-    size_t klen[2], i;
     redisReply *r;
+    char *key;
+    size_t klen, i;
     lh_error e;
     lh_status st;
 
-    if (c == NULL || out == NULL)
+    if (c == NULL)
         return LH_ERR_INVALID;
     lh__clear(c);
-    if (f == NULL)
-        return lh__fail(c, LH_ERR_INVALID, "inspect: factory is NULL");
+    if (out == NULL || f == NULL)
+        return lh__fail(c, LH_ERR_INVALID, "inspect: out or factory is NULL");
     if (lh__check_args(&e, f->arity, args, nargs) != LH_OK)
         return lh__fail(c, LH_ERR_INVALID, "inspect: %s", e.message);
-    keys[0] = lh__key_base(f->root, f->prefix, args, nargs, &klen[0]);
-    keys[1] = keys[0] ? lh__key_suffixed(keys[0], klen[0], ":m", 2, &klen[1])
-                      : NULL;
-    if (keys[1] == NULL) {
-        st = lh__fail(c, LH_ERR_NOMEM, "inspect: out of memory");
-        goto done;
-    }
-    st = lh__script_call(c, &lh__script_inspect, 2, keys, klen, 0, NULL, NULL,
-                         &r);
+    if ((key = lh__key_base(f->root, f->prefix, args, nargs, &klen)) == NULL)
+        return lh__fail(c, LH_ERR_NOMEM, "inspect: out of memory");
+    st = lh__script_call(c, &lh__script_inspect, 1,
+                         (const char *const *)&key, &klen, 0, NULL, NULL, &r);
     if (st != LH_OK)
         goto done;
     for (i = 0; i < 5; i++) {
@@ -386,13 +379,12 @@ lh_status lh_resource_inspect(lh_resource_info *out, lh_client *c,
             break;
     }
     if (i < 5) {
-        st = bad_reply(c, r, "inspect", keys[0]);
+        st = bad_reply(c, r, "inspect", key);
         goto done;
     }
     fill_info(out, r);
     freeReplyObject(r);
 done:
-    lh__free((void *)keys[0]);
-    lh__free((void *)keys[1]);
+    lh__free(key);
     return st;
 }

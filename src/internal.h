@@ -142,7 +142,7 @@ lh_status lh__redis_error(lh_client *c, const redisReply *r,
  * part escaped so the mapping is injective. */
 char *lh__key_base(const char *root, const char *prefix,
                    const char *const *args, size_t nargs, size_t *len);
-/* base + suffix, e.g. ":m" for the metadata hash. */
+/* base + suffix, e.g. ":d:name" for a data key. */
 char *lh__key_suffixed(const char *base, size_t baselen, const char *suffix,
                        size_t suffixlen, size_t *len);
 /* Escape 's' as in a key into 'out' (3*len+1 bytes); returns the length. */
@@ -170,10 +170,8 @@ struct lh_lease {
     char *prefix;
     size_t nargs;
     char **args;
-    char *key;  /* lease key */
+    char *key; /* lease key */
     size_t keylen;
-    char *mkey; /* metadata key */
-    size_t mkeylen;
     int64_t retention_ms;
 };
 

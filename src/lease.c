@@ -20,7 +20,6 @@ void lh_lease_free(lh_lease *lease)
     lh__free(lease->root);
     lh__free(lease->prefix);
     lh__free(lease->key);
-    lh__free(lease->mkey);
     lh__free(lease);
 }
 
@@ -46,9 +45,7 @@ lh_status lh__lease_new(lh_lease **out, const char *root, const char *prefix,
             goto nomem;
     l->key = lh__key_base(root, prefix, (const char *const *)l->args, nargs,
                           &l->keylen);
-    if (l->key == NULL ||
-        (l->mkey = lh__key_suffixed(l->key, l->keylen, ":m", 2,
-                                    &l->mkeylen)) == NULL)
+    if (l->key == NULL)
         goto nomem;
     *out = l;
     return LH_OK;

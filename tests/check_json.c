@@ -70,7 +70,6 @@ static void assert_same_lease(const lh_lease *a, const lh_lease *b)
         ck_assert_str_eq(lh_lease_arg(a, i), lh_lease_arg(b, i));
     ck_assert_ptr_null(lh_lease_arg(a, lh_lease_nargs(a)));
     ck_assert_str_eq(a->key, b->key);
-    ck_assert_str_eq(a->mkey, b->mkey);
 }
 
 /* Parse 'text' expecting LH_ERR_INVALID with 'needle' in the message. */

@@ -52,17 +52,6 @@ static char *data_key(const lh_lease *l, const char *name)
     return key;
 }
 
-/* The resource's metadata key (last fence and release), from the
- * lease's internals. */
-static char *meta_key(const lh_lease *l)
-{
-    char *m = malloc(l->mkeylen + 1);
-
-    ck_assert(m != NULL);
-    memcpy(m, l->mkey, l->mkeylen + 1);
-    return m;
-}
-
 static lh_lease *acquire1(lh_client *c, const lh_factory *f, const char *arg)
 {
     const char *args[1];
@@ -669,7 +658,7 @@ START_TEST(release_records_outcome)
     lh_factory *f = NULL;
     lh_resource_info info;
     lh_lease *l;
-    char *key, *mkey;
+    char *key;
     int64_t before, after;
     long long p;
 
@@ -678,12 +667,19 @@ START_TEST(release_records_outcome)
     ck_assert_int_eq(lh_factory_new(&f, "job", 1, TTL, &fo, NULL), LH_OK);
     l = acquire1(c, f, "x");
     key = lease_key(l);
-    mkey = meta_key(l);
     before = th_server_ms(rc);
     ck_assert_int_eq(lh_lease_release(c, l, LH_OUTCOME_SUCCESS), LH_OK);
     after = th_server_ms(rc);
     ck_assert_str_eq(lh_errmsg(c), "");
-    ck_assert_int_eq(th_cmd_int(rc, "EXISTS", key, NULL), 0);
+    /* What stays is a tombstone: '-' fence '|' history. */
+    {
+        redisReply *r = th_cmd(rc, "GET", key, NULL);
+
+        ck_assert_int_eq(r->type, REDIS_REPLY_STRING);
+        ck_assert_int_eq(r->str[0], '-');
+        ck_assert_ptr_nonnull(strchr(r->str, '|'));
+        freeReplyObject(r);
+    }
     inspect1(&info, c, f, "x");
     ck_assert_int_eq(info.held, 0);
     ck_assert_int_eq(info.ttl_ms, -1);
@@ -695,15 +691,14 @@ START_TEST(release_records_outcome)
         "release at %lld, outside %lld..%lld", (long long)info.last_release_ms,
         (long long)before, (long long)after);
     /* The record expires by itself after the retention. */
-    p = th_cmd_int(rc, "PTTL", mkey, NULL);
-    ck_assert_msg(p > 0 && p <= 3600000, "metadata PTTL %lld", p);
+    p = th_cmd_int(rc, "PTTL", key, NULL);
+    ck_assert_msg(p > TTL && p <= 3600000, "tombstone PTTL %lld", p);
     /* A retry (after a lost reply) is NOT_HELD and records nothing. */
     assert_fail_names_key(c, lh_lease_release(c, l, LH_OUTCOME_FAILURE),
                           LH_ERR_NOT_HELD, l);
     inspect1(&info, c, f, "x");
     ck_assert_int_eq(info.last_outcome, LH_OUTCOME_SUCCESS);
     lh_free(key);
-    free(mkey);
     lh_lease_free(l);
     lh_factory_free(f);
     lh_client_free(c);
@@ -773,7 +768,8 @@ START_TEST(release_invalid_outcome)
     lh_factory *f = th_factory("rel_inv", "job", 1, TTL);
     lh_lease *l = acquire1(c, f, "x");
     lh_resource_info info;
-    char *mkey = meta_key(l);
+    char *key = lease_key(l);
+    redisReply *before = th_cmd(rc, "GET", key, NULL), *after;
 
     ck_assert_int_eq(lh_lease_release(c, l, (lh_outcome)3), LH_ERR_INVALID);
     assert_errmsg_has(c, "outcome");
@@ -781,11 +777,15 @@ START_TEST(release_invalid_outcome)
     ck_assert_int_eq(lh_lease_release(c, NULL, LH_OUTCOME_NONE),
                      LH_ERR_INVALID);
     ck_assert_int_eq(lh_lease_confirm(NULL, c, l), LH_OK);
-    ck_assert_int_eq(th_cmd_int(rc, "EXISTS", mkey, NULL), 0);
+    after = th_cmd(rc, "GET", key, NULL);
+    ck_assert_int_eq(after->type, REDIS_REPLY_STRING);
+    ck_assert_str_eq(after->str, before->str);
+    freeReplyObject(before);
+    freeReplyObject(after);
     inspect1(&info, c, f, "x");
     ck_assert_int_eq(info.held, 1);
     ck_assert_int_eq(info.has_last_outcome, 0);
-    free(mkey);
+    lh_free(key);
     lh_lease_free(l);
     lh_factory_free(f);
     lh_client_free(c);
@@ -1667,7 +1667,7 @@ START_TEST(conn_unix_socket)
     freeReplyObject(r);
     ck_assert_msg(lh_lease_confirm(NULL, c, l) == LH_OK, "%s", lh_errmsg(c));
     ck_assert_int_eq(lh_lease_release(c, l, LH_OUTCOME_NONE), LH_OK);
-    ck_assert_int_eq(th_cmd_int(rc, "EXISTS", key, NULL), 0);
+    ck_assert_int_eq(lh_lease_confirm(NULL, c, l), LH_ERR_NOT_HELD);
     lh_free(key);
     lh_lease_free(l);
     lh_client_free(c);
@@ -2061,7 +2061,7 @@ START_TEST(retry_after_lost_reply)
     ck_assert(v != NULL);
     ck_assert_msg(
         strncmp(v, id, LH_ID_HEX_LEN) == 0 &&
-            strtoll(v + LH_ID_HEX_LEN, NULL, 10) == lh_lease_fence(l2),
+            strtoll(v + LH_ID_HEX_LEN, NULL, 36) == lh_lease_fence(l2),
         "stored %s, retry got fence %lld", v, (long long)lh_lease_fence(l2));
     /* The release, too, is applied while its reply is lost. */
     server_sleep(sleeper, probe, "1");
@@ -2069,7 +2069,7 @@ START_TEST(retry_after_lost_reply)
     server_wake(sleeper);
     ck_assert_int_eq(lh_lease_release(c, l2, LH_OUTCOME_SUCCESS),
                      LH_ERR_NOT_HELD);
-    ck_assert_int_eq(th_cmd_int(rc, "EXISTS", key, NULL), 0);
+    ck_assert_int_eq(lh_lease_confirm(NULL, c, l2), LH_ERR_NOT_HELD);
     free(v);
     lh_free(key);
     lh_lease_free(l2);

@@ -183,9 +183,12 @@ static int force_expiry(worker *w, const lh_lease *l)
     r = redisCommand(w->raw, "PEXPIRE %s 1", key);
     if (r)
         freeReplyObject(r);
+    /* Gone means: no longer our id (another worker may take it at once). */
     while (!gone && th_now_ms() < w->deadline) {
-        r = redisCommand(w->raw, "EXISTS %s", key);
-        gone = r && r->type == REDIS_REPLY_INTEGER && r->integer == 0;
+        r = redisCommand(w->raw, "GET %s", key);
+        gone = r && (r->type == REDIS_REPLY_NIL ||
+                     (r->type == REDIS_REPLY_STRING &&
+                      strncmp(r->str, lh_lease_id(l), LH_ID_HEX_LEN) != 0));
         if (r)
             freeReplyObject(r);
         else

@@ -4,7 +4,8 @@
 -- ARGV[1] lease id    ARGV[2] TTL in ms
 -- Reply: {1, ttl, fence} | {-1} not held | {-2} held by another lease id
 local v = redis.call('GET', KEYS[1])
-if not v then return {-1} end
+if not v or string.byte(v, 1) == 45 then return {-1} end
 if string.sub(v, 1, 32) ~= ARGV[1] then return {-2} end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return {1, tonumber(ARGV[2]), tonumber(string.sub(v, 33))}
+local bar = string.find(v, '|', 33, true)
+return {1, tonumber(ARGV[2]), tonumber(string.sub(v, 33, (bar or 0) - 1), 36)}

@@ -8,7 +8,7 @@
 -- A failing command raises an error and, being the only write, changes
 -- nothing.
 local v = redis.call('GET', KEYS[1])
-if not v then return {-1} end
+if not v or string.byte(v, 1) == 45 then return {-1} end
 if string.sub(v, 1, 32) ~= ARGV[1] then return {-2} end
 local cmd, k, a = {ARGV[3]}, 2, 4
 local layout = ARGV[2]
