@@ -1180,6 +1180,54 @@ END_TEST
 
 /* ---- inspect ----------------------------------------------------------- */
 
+/* The release history lives in the one key of the resource: acquiring
+ * again carries it into the held value, and a failure keeps the time of
+ * the last success ('.' and base 36) for conditions to read. */
+START_TEST(history_across_holds)
+{
+    redisContext *rc = th_raw();
+    lh_client *c = th_client();
+    lh_factory *f = th_factory("hist", "job", 1, TTL);
+    lh_resource_info info;
+    lh_lease *l = acquire1(c, f, "x");
+    char *key = lease_key(l), ok36[16];
+    const char *dot;
+    redisReply *r;
+    int64_t ok_ms;
+
+    ck_assert_int_eq(lh_lease_release(c, l, LH_OUTCOME_SUCCESS), LH_OK);
+    lh_lease_free(l);
+    inspect1(&info, c, f, "x");
+    ok_ms = info.last_release_ms;
+    l = acquire1(c, f, "x");
+    inspect1(&info, c, f, "x");
+    ck_assert_int_eq(info.held, 1);
+    ck_assert_int_eq(info.has_last_outcome, 1);
+    ck_assert_int_eq(info.last_outcome, LH_OUTCOME_SUCCESS);
+    ck_assert_int_eq(info.last_release_ms, ok_ms);
+    ck_assert_int_eq(lh_lease_release(c, l, LH_OUTCOME_FAILURE), LH_OK);
+    lh_lease_free(l);
+    l = acquire1(c, f, "x");
+    ck_assert_int_eq(lh_lease_release(c, l, LH_OUTCOME_NONE), LH_OK);
+    inspect1(&info, c, f, "x");
+    ck_assert_int_eq(info.last_outcome, LH_OUTCOME_NONE);
+    ck_assert(info.last_release_ms >= ok_ms);
+    ck_assert_int_eq(info.fence, lh_lease_fence(l));
+    r = th_cmd(rc, "GET", key, NULL);
+    ck_assert_int_eq(r->type, REDIS_REPLY_STRING);
+    ck_assert_msg(r->str[0] == '-' && (dot = strchr(r->str, '.')) != NULL,
+                  "tombstone %s", r->str);
+    snprintf(ok36, sizeof(ok36), "%s", dot + 1);
+    ck_assert_int_eq(strtoll(ok36, NULL, 36), ok_ms);
+    freeReplyObject(r);
+    lh_free(key);
+    lh_lease_free(l);
+    lh_factory_free(f);
+    lh_client_free(c);
+    redisFree(rc);
+}
+END_TEST
+
 START_TEST(inspect_states)
 {
     lh_client *c = th_client();
@@ -2420,6 +2468,7 @@ static void add_write_cases(Suite *s)
     tcase_add_test(tc, scope_reports_loss);
     tc = tcase(s, "inspect", 10);
     tcase_add_test(tc, inspect_states);
+    tcase_add_test(tc, history_across_holds);
     tc = tcase(s, "scripts", 20);
     tcase_add_test(tc, script_shas_match_redis);
     tcase_add_test(tc, every_op_after_script_flush);
