@@ -43,7 +43,7 @@ extern "C" {
 #define LH_VERSION_MINOR 1
 #define LH_VERSION_PATCH 0
 #define LH_VERSION_STRING "0.1.0"
-#define LH_VERSION_HEX                                                     \
+#define LH_VERSION_HEX                                                         \
     ((LH_VERSION_MAJOR << 16) | (LH_VERSION_MINOR << 8) | LH_VERSION_PATCH)
 
 /** The library's version string at run time, e.g. "0.1.0". Never NULL. */
@@ -52,26 +52,28 @@ LH_EXTERN const char *lh_version(void);
 /* ------------------------------------------------------------------------
  * Status codes. Values are fixed forever and never reused.
  */
-#define LH_STATUS_MAP(XX)                                                  \
-    XX(OK, 0, "success")                                                   \
-    XX(ERR_INVALID, -1, "invalid argument or input")                       \
-    XX(ERR_HELD, -2, "resource is held by another lease")                  \
-    XX(ERR_NOT_HELD, -3, "lease is not held (expired or released)")        \
-    XX(ERR_NOT_OWNED, -4, "resource is held by another lease id")          \
-    XX(ERR_CONDITION, -5, "a condition of the acquire is not met")         \
-    XX(ERR_TIMEOUT, -6, "wait deadline passed; nothing acquired")          \
-    XX(ERR_IO, -7, "connection, protocol or command timeout error")        \
-    XX(ERR_REDIS, -8, "Redis replied with an error")                       \
-    XX(ERR_QUORUM, -9, "too few masters or replicas acknowledged")         \
-    XX(ERR_CANCELLED, -10, "operation cancelled")                          \
+#define LH_STATUS_MAP(XX)                                                      \
+    XX(OK, 0, "success")                                                       \
+    XX(ERR_INVALID, -1, "invalid argument or input")                           \
+    XX(ERR_HELD, -2, "resource is held by another lease")                      \
+    XX(ERR_NOT_HELD, -3, "lease is not held (expired or released)")            \
+    XX(ERR_NOT_OWNED, -4, "resource is held by another lease id")              \
+    XX(ERR_CONDITION, -5, "a condition of the acquire is not met")             \
+    XX(ERR_TIMEOUT, -6, "wait deadline passed; nothing acquired")              \
+    XX(ERR_IO, -7, "connection, protocol or command timeout error")            \
+    XX(ERR_REDIS, -8, "Redis replied with an error")                           \
+    XX(ERR_QUORUM, -9, "too few masters or replicas acknowledged")             \
+    XX(ERR_CANCELLED, -10, "operation cancelled")                              \
     XX(ERR_NOMEM, -11, "out of memory")
 
+/* clang-format off */
 typedef enum lh_status {
 #define LH_STATUS_ENUM_(name, value, text) LH_##name = value,
     LH_STATUS_MAP(LH_STATUS_ENUM_)
 #undef LH_STATUS_ENUM_
     LH_STATUS_MIN_ = -11
 } lh_status;
+/* clang-format on */
 
 /**
  * One sentence describing 'status' ("lease is not held ..."). Unknown
@@ -92,8 +94,8 @@ LH_EXTERN const char *lh_status_name(int status);
  * you do not want details. On success 'code' is LH_OK and 'message' empty.
  */
 typedef struct lh_error {
-    int code;            /**< an lh_status */
-    char message[256];   /**< one line, NUL-terminated */
+    int code;          /**< an lh_status */
+    char message[256]; /**< one line, NUL-terminated */
     int reserved;
 } lh_error;
 
@@ -124,7 +126,10 @@ typedef struct lh_client_options {
 } lh_client_options;
 
 #define LH_CLIENT_OPTIONS_VERSION 1
-#define LH_CLIENT_OPTIONS_INIT {LH_CLIENT_OPTIONS_VERSION, 0, 0}
+#define LH_CLIENT_OPTIONS_INIT                                                 \
+    {                                                                          \
+        LH_CLIENT_OPTIONS_VERSION, 0, 0                                        \
+    }
 
 /**
  * Connect to Redis.
@@ -176,11 +181,14 @@ typedef struct lh_factory_options {
 } lh_factory_options;
 
 #define LH_FACTORY_OPTIONS_VERSION 1
-#define LH_FACTORY_OPTIONS_INIT {LH_FACTORY_OPTIONS_VERSION, NULL, 0}
+#define LH_FACTORY_OPTIONS_INIT                                                \
+    {                                                                          \
+        LH_FACTORY_OPTIONS_VERSION, NULL, 0                                    \
+    }
 
 #define LH_MAX_ARITY 16
-#define LH_MAX_NAME_BYTES 256  /**< root and prefix */
-#define LH_MAX_ARG_BYTES 1024  /**< each argument */
+#define LH_MAX_NAME_BYTES 256 /**< root and prefix */
+#define LH_MAX_ARG_BYTES 1024 /**< each argument */
 #define LH_MIN_TTL_MS 1
 #define LH_MAX_TTL_MS (30LL * 24 * 3600 * 1000)
 
@@ -239,7 +247,10 @@ typedef struct lh_acquire_options {
 } lh_acquire_options;
 
 #define LH_ACQUIRE_OPTIONS_VERSION 1
-#define LH_ACQUIRE_OPTIONS_INIT {LH_ACQUIRE_OPTIONS_VERSION, 0, NULL}
+#define LH_ACQUIRE_OPTIONS_INIT                                                \
+    {                                                                          \
+        LH_ACQUIRE_OPTIONS_VERSION, 0, NULL                                    \
+    }
 
 /**
  * Try once to acquire the resource named by 'args' (exactly the factory's
@@ -339,8 +350,7 @@ LH_EXTERN lh_status lh_lease_from_json_value(lh_lease **out, const json_t *obj,
  * LH_ERR_NOMEM. Ownership: 'payload' is borrowed and modified.
  */
 LH_EXTERN lh_status lh_payload_set_lease(json_t *payload, const char *member,
-                                         const lh_lease *lease,
-                                         lh_error *err);
+                                         const lh_lease *lease, lh_error *err);
 
 /**
  * Take the lease out of member 'member' (NULL: "lease") of a job payload.
@@ -413,10 +423,10 @@ typedef enum lh_reply_type {
 
 typedef struct lh_reply {
     lh_reply_type type;
-    long long integer;        /**< LH_REPLY_INTEGER */
-    char *str;                /**< STRING, STATUS, ERROR: NUL-terminated */
-    size_t len;               /**< its length in bytes */
-    size_t elements;          /**< LH_REPLY_ARRAY */
+    long long integer; /**< LH_REPLY_INTEGER */
+    char *str;         /**< STRING, STATUS, ERROR: NUL-terminated */
+    size_t len;        /**< its length in bytes */
+    size_t elements;   /**< LH_REPLY_ARRAY */
     struct lh_reply **element;
 } lh_reply;
 

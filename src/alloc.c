@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static long fail_at;   /* 0: never fail */
+static long fail_at; /* 0: never fail */
 static long count;
 
 static int should_fail(void)

@@ -12,8 +12,8 @@
 const char *lh_strerror(int status)
 {
     switch (status) {
-#define XX(name, value, text)                                              \
-    case value:                                                            \
+#define XX(name, value, text)                                                  \
+    case value:                                                                \
         return text;
         LH_STATUS_MAP(XX)
 #undef XX
@@ -24,8 +24,8 @@ const char *lh_strerror(int status)
 const char *lh_status_name(int status)
 {
     switch (status) {
-#define XX(name, value, text)                                              \
-    case value:                                                            \
+#define XX(name, value, text)                                                  \
+    case value:                                                                \
         return #name;
         LH_STATUS_MAP(XX)
 #undef XX

@@ -42,9 +42,8 @@ lh_status lh_factory_new(lh_factory **out, const char *prefix, int arity,
         (st = lh__check_ttl(err, "ttl", ttl_ms)) != LH_OK)
         return st;
     if (arity < 0 || arity > LH_MAX_ARITY)
-        return lh__seterr(err, LH_ERR_INVALID,
-                          "arity: %d is outside 0 to %d", arity,
-                          LH_MAX_ARITY);
+        return lh__seterr(err, LH_ERR_INVALID, "arity: %d is outside 0 to %d",
+                          arity, LH_MAX_ARITY);
     if (opts && (opts->retention_ms < 0 || opts->retention_ms > LH_MAX_TTL_MS))
         return lh__seterr(err, LH_ERR_INVALID,
                           "retention: outside 1 ms to 30 days");
@@ -137,8 +136,8 @@ static lh_status ownership(lh_client *c, long long code, const char *op,
         return lh__fail(c, LH_ERR_NOT_HELD,
                         "%s %.200s: not held (expired or released)", op,
                         l->key);
-    return lh__fail(c, LH_ERR_NOT_OWNED,
-                    "%s %.200s: held by another lease id", op, l->key);
+    return lh__fail(c, LH_ERR_NOT_OWNED, "%s %.200s: held by another lease id",
+                    op, l->key);
 }
 
 /* Call 'script' on the lease's key with ARGV = (id, extra...) and read a
@@ -183,8 +182,8 @@ static lh_status check_lease(lh_client *c, const lh_lease *l)
 
 static lh_status acquire_input(lh_client *c, const lh_factory *f,
                                const char *const *args, size_t nargs,
-                               const lh_acquire_options *opts,
-                               int64_t *ttl, char *id)
+                               const lh_acquire_options *opts, int64_t *ttl,
+                               char *id)
 {
     lh_error e;
 
@@ -234,9 +233,9 @@ lh_status lh_lease_acquire(lh_lease **out, lh_client *c, const lh_factory *f,
     if (lh__lease_new(&l, f->root, f->prefix, args, nargs, id, 0, ttl,
                       f->retention_ms) != LH_OK)
         return lh__fail(c, LH_ERR_NOMEM, "acquire: out of memory");
-    st = lh__script_call(c, &lh__script_acquire, 1,
-                         (const char *const *)&l->key, &l->keylen, 2, argv,
-                         NULL, &r);
+    st =
+        lh__script_call(c, &lh__script_acquire, 1, (const char *const *)&l->key,
+                        &l->keylen, 2, argv, NULL, &r);
     if (st != LH_OK)
         goto fail;
     if (!int_at(r, 0, &code) || !int_at(r, 1, &val) ||
@@ -259,17 +258,16 @@ fail:
     return st;
 }
 
-lh_status lh_lease_confirm(lh_lease_state *out, lh_client *c,
-                           const lh_lease *l)
+lh_status lh_lease_confirm(lh_lease_state *out, lh_client *c, const lh_lease *l)
 {
     lh_status st = check_lease(c, l);
 
-    return st ? st : owner_call(c, l, "confirm", &lh__script_confirm, NULL,
-                                out);
+    return st ? st
+              : owner_call(c, l, "confirm", &lh__script_confirm, NULL, out);
 }
 
-lh_status lh_lease_extend(lh_lease_state *out, lh_client *c,
-                          const lh_lease *l, int64_t ttl_ms)
+lh_status lh_lease_extend(lh_lease_state *out, lh_client *c, const lh_lease *l,
+                          int64_t ttl_ms)
 {
     lh_status st = check_lease(c, l);
     char ttl_text[24];
@@ -285,8 +283,7 @@ lh_status lh_lease_extend(lh_lease_state *out, lh_client *c,
     return owner_call(c, l, "extend", &lh__script_extend, ttl_text, out);
 }
 
-lh_status lh_lease_release(lh_client *c, const lh_lease *l,
-                           lh_outcome outcome)
+lh_status lh_lease_release(lh_client *c, const lh_lease *l, lh_outcome outcome)
 {
     const char *name = lh_outcome_name(outcome), *argv[3];
     char retention[24];
@@ -301,9 +298,9 @@ lh_status lh_lease_release(lh_client *c, const lh_lease *l,
                         (int)outcome);
     snprintf(retention, sizeof(retention), "%" PRId64, l->retention_ms);
     argv[0] = l->id, argv[1] = name, argv[2] = retention;
-    st = lh__script_call(c, &lh__script_release, 1,
-                         (const char *const *)&l->key, &l->keylen, 3, argv,
-                         NULL, &r);
+    st =
+        lh__script_call(c, &lh__script_release, 1, (const char *const *)&l->key,
+                        &l->keylen, 3, argv, NULL, &r);
     if (st != LH_OK)
         return st;
     if (!int_at(r, 0, &code) || (code != 1 && code != -1 && code != -2))
@@ -365,8 +362,8 @@ lh_status lh_resource_inspect(lh_resource_info *out, lh_client *c,
         return lh__fail(c, LH_ERR_INVALID, "inspect: %s", e.message);
     if ((key = lh__key_base(f->root, f->prefix, args, nargs, &klen)) == NULL)
         return lh__fail(c, LH_ERR_NOMEM, "inspect: out of memory");
-    st = lh__script_call(c, &lh__script_inspect, 1,
-                         (const char *const *)&key, &klen, 0, NULL, NULL, &r);
+    st = lh__script_call(c, &lh__script_inspect, 1, (const char *const *)&key,
+                         &klen, 0, NULL, NULL, &r);
     if (st != LH_OK)
         goto done;
     for (i = 0; i < 5; i++) {
@@ -374,8 +371,8 @@ lh_status lh_resource_inspect(lh_resource_info *out, lh_client *c,
 
         if (i != 3 && !int_at(r, i, &v))
             break;
-        if (i == 3 && (r->elements < 4 ||
-                       r->element[3]->type != REDIS_REPLY_STRING))
+        if (i == 3 &&
+            (r->elements < 4 || r->element[3]->type != REDIS_REPLY_STRING))
             break;
     }
     if (i < 5) {

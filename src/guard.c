@@ -52,9 +52,8 @@ static lh_reply *copy_reply(const redisReply *r)
         return out;
     case REDIS_REPLY_ARRAY:
         out->type = LH_REPLY_ARRAY;
-        if (r->elements &&
-            (out->element = lh__calloc(r->elements, sizeof(lh_reply *))) ==
-                NULL)
+        if (r->elements && (out->element = lh__calloc(
+                                r->elements, sizeof(lh_reply *))) == NULL)
             break;
         for (; out->elements < r->elements; out->elements++)
             if ((out->element[out->elements] =
@@ -67,8 +66,8 @@ fail:
     return NULL;
 }
 
-static lh_status check_command(lh_client *c, int argc,
-                               const char *const *argv, uint64_t key_mask)
+static lh_status check_command(lh_client *c, int argc, const char *const *argv,
+                               uint64_t key_mask)
 {
     int i;
 

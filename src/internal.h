@@ -54,10 +54,7 @@ lh_status lh__check_ttl(lh_error *err, const char *what, int64_t ttl_ms);
 int lh__id_valid(const char *id);
 
 /* url.c */
-typedef enum lh__url_kind {
-    LH__URL_TCP = 1,
-    LH__URL_UNIX = 2
-} lh__url_kind;
+typedef enum lh__url_kind { LH__URL_TCP = 1, LH__URL_UNIX = 2 } lh__url_kind;
 
 typedef struct lh__host {
     char *host;
@@ -68,9 +65,9 @@ typedef struct lh__url {
     lh__url_kind kind;
     lh__host *hosts; /* TCP: at least one */
     size_t nhosts;
-    char *path;      /* UNIX */
-    char *user;      /* NULL: none */
-    char *password;  /* NULL: no AUTH */
+    char *path;     /* UNIX */
+    char *user;     /* NULL: none */
+    char *password; /* NULL: no AUTH */
     int db;
     int64_t connect_timeout_ms; /* 0: default */
     int64_t timeout_ms;         /* 0: default */
@@ -128,14 +125,12 @@ extern const lh__script lh__script_inspect;
 /* Call 'script' with 'nkeys' keys then 'nargs' arguments (lengths may be
  * NULL for NUL-terminated strings). A non-error reply goes to *out; a
  * Redis error reply is LH_ERR_REDIS with its text. */
-lh_status lh__script_call(lh_client *c, const lh__script *script,
-                          size_t nkeys, const char *const *keys,
-                          const size_t *keylens, size_t nargs,
-                          const char *const *args, const size_t *arglens,
-                          redisReply **out);
+lh_status lh__script_call(lh_client *c, const lh__script *script, size_t nkeys,
+                          const char *const *keys, const size_t *keylens,
+                          size_t nargs, const char *const *args,
+                          const size_t *arglens, redisReply **out);
 /* The status a Redis error reply stands for, and its message. */
-lh_status lh__redis_error(lh_client *c, const redisReply *r,
-                          const char *what);
+lh_status lh__redis_error(lh_client *c, const redisReply *r, const char *what);
 
 /* keys.c */
 /* The base key of a resource: "{" root ":" prefix (":" arg)* "}" with each

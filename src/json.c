@@ -85,8 +85,8 @@ static lh_status get_string(const json_t *obj, const char *member,
     return LH_OK;
 }
 
-static lh_status get_int(const json_t *obj, const char *member,
-                         json_int_t *out, lh_error *err)
+static lh_status get_int(const json_t *obj, const char *member, json_int_t *out,
+                         lh_error *err)
 {
     const json_t *v = json_object_get(obj, member);
 
@@ -150,8 +150,7 @@ static lh_status check_arg_values(const char **args, size_t nargs,
 }
 
 static lh_status check_factory(const lh_factory *f, const char *root,
-                               const char *prefix, size_t nargs,
-                               lh_error *err)
+                               const char *prefix, size_t nargs, lh_error *err)
 {
     if (f == NULL)
         return LH_OK;
@@ -169,15 +168,13 @@ static lh_status check_factory(const lh_factory *f, const char *root,
 
 static lh_status check_fields(const json_t *obj, const char **root,
                               const char **prefix, const char **id,
-                              json_int_t *fence, json_int_t *ttl,
-                              lh_error *err)
+                              json_int_t *fence, json_int_t *ttl, lh_error *err)
 {
     json_int_t v;
     lh_status st;
 
     if (!json_is_object(obj))
-        return lh__seterr(err, LH_ERR_INVALID,
-                          "lease JSON: not an object");
+        return lh__seterr(err, LH_ERR_INVALID, "lease JSON: not an object");
     if ((st = get_int(obj, "v", &v, err)) != LH_OK)
         return st;
     if (v != 1)
@@ -219,10 +216,9 @@ lh_status lh_lease_from_json_value(lh_lease **out, const json_t *obj,
         goto done;
     if ((st = check_factory(factory, root, prefix, nargs, err)) != LH_OK)
         goto done;
-    st = lh__lease_new(out, root, prefix, args, nargs, id, (int64_t)fence,
-                       (int64_t)ttl,
-                       factory ? factory->retention_ms
-                               : LH__DEFAULT_RETENTION_MS);
+    st = lh__lease_new(
+        out, root, prefix, args, nargs, id, (int64_t)fence, (int64_t)ttl,
+        factory ? factory->retention_ms : LH__DEFAULT_RETENTION_MS);
     if (st != LH_OK)
         lh__seterr(err, st, "lease JSON: out of memory");
 done:

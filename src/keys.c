@@ -115,8 +115,8 @@ static char *unescape(const char *s, size_t len)
     for (i = 0; i < len; i++) {
         if (s[i] != '%') {
             *o++ = s[i];
-        } else if (i + 2 < len &&
-                   unhex(s[i + 1]) >= 0 && unhex(s[i + 2]) >= 0) {
+        } else if (i + 2 < len && unhex(s[i + 1]) >= 0 &&
+                   unhex(s[i + 2]) >= 0) {
             *o++ = (char)(unhex(s[i + 1]) * 16 + unhex(s[i + 2]));
             i += 2;
         } else {

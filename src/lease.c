@@ -100,8 +100,7 @@ lh_status lh_lease_key(char **out, const lh_lease *lease)
     return *out ? LH_OK : LH_ERR_NOMEM;
 }
 
-lh_status lh_lease_data_key(char **out, const lh_lease *lease,
-                            const char *name)
+lh_status lh_lease_data_key(char **out, const lh_lease *lease, const char *name)
 {
     size_t nlen;
     char *key;

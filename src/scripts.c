@@ -16,8 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
-lh_status lh__redis_error(lh_client *c, const redisReply *r,
-                          const char *what)
+lh_status lh__redis_error(lh_client *c, const redisReply *r, const char *what)
 {
     return lh__fail(c, LH_ERR_REDIS, "%s: %.*s", what,
                     (int)(r->len > 300 ? 300 : r->len), r->str);
@@ -45,18 +44,17 @@ static lh_status reload_and_call(lh_client *c, const lh__script *s,
     cmds[0].argvlen = lens;
     cmds[1] = *eval;
     if ((st = lh__conn_pipeline(c, eval->argc > 3 ? eval->argv[3] : NULL, 2,
-                                 cmds, r)) != LH_OK)
+                                cmds, r)) != LH_OK)
         return st;
     freeReplyObject(r[0]);
     *out = r[1];
     return LH_OK;
 }
 
-lh_status lh__script_call(lh_client *c, const lh__script *script,
-                          size_t nkeys, const char *const *keys,
-                          const size_t *keylens, size_t nargs,
-                          const char *const *args, const size_t *arglens,
-                          redisReply **out)
+lh_status lh__script_call(lh_client *c, const lh__script *script, size_t nkeys,
+                          const char *const *keys, const size_t *keylens,
+                          size_t nargs, const char *const *args,
+                          const size_t *arglens, redisReply **out)
 {
     const char *sv[24], **argv = sv;
     size_t sl[24], *lens = sl, n = 3 + nkeys + nargs, i;

@@ -20,8 +20,7 @@ lh_status lh_duration_parse(int64_t *out, const char *text)
     static const struct {
         const char *unit;
         int64_t ms;
-    } units[] = {{"", 1}, {"ms", 1}, {"s", 1000}, {"m", 60000},
-                 {"h", 3600000}};
+    } units[] = {{"", 1}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
     const char *p = text;
     int64_t n = 0;
     size_t i;
@@ -99,8 +98,7 @@ static lh_status parse_int(lh_error *err, const char *what, const char *s,
     errno = 0;
     v = strtol(buf, &end, 10);
     if (errno || *end || v < min || v > max)
-        return lh__seterr(err, LH_ERR_INVALID, "URL: bad %s \"%s\"", what,
-                          buf);
+        return lh__seterr(err, LH_ERR_INVALID, "URL: bad %s \"%s\"", what, buf);
     *out = v;
     return LH_OK;
 }
@@ -163,8 +161,8 @@ static lh_status parse_query(lh__url *u, const char *q, lh_error *err)
             st = parse_duration_param(err, "timeout", eq + 1, len - klen - 1,
                                       &u->timeout_ms);
         else if (klen == 2 && memcmp(q, "db", 2) == 0) {
-            st = parse_int(err, "db", eq + 1, len - klen - 1, 0, INT32_MAX,
-                           &db);
+            st =
+                parse_int(err, "db", eq + 1, len - klen - 1, 0, INT32_MAX, &db);
             u->db = (int)db;
         } else
             return lh__seterr(err, LH_ERR_INVALID,
@@ -238,8 +236,8 @@ static lh_status parse_tcp(lh__url *u, const char *s, lh_error *err)
         size_t dlen = strcspn(rest + 1, "?");
 
         if (dlen > 0) {
-            if ((st = parse_int(err, "database", rest + 1, dlen, 0,
-                                INT32_MAX, &db)) != LH_OK)
+            if ((st = parse_int(err, "database", rest + 1, dlen, 0, INT32_MAX,
+                                &db)) != LH_OK)
                 return st;
             u->db = (int)db;
         }

@@ -49,8 +49,7 @@ lh_status lh__check_name(lh_error *err, const char *what, const char *s)
     if (len == 0)
         return lh__seterr(err, LH_ERR_INVALID, "%s: is empty", what);
     if (len > LH_MAX_NAME_BYTES)
-        return lh__seterr(err, LH_ERR_INVALID,
-                          "%s: longer than %d bytes", what,
+        return lh__seterr(err, LH_ERR_INVALID, "%s: longer than %d bytes", what,
                           LH_MAX_NAME_BYTES);
     if (!lh__utf8_valid(s, len))
         return lh__seterr(err, LH_ERR_INVALID, "%s: not valid UTF-8", what);
@@ -76,8 +75,8 @@ lh_status lh__check_args(lh_error *err, int arity, const char *const *args,
                               "args[%zu]: longer than %d bytes", i,
                               LH_MAX_ARG_BYTES);
         if (!lh__utf8_valid(args[i], len))
-            return lh__seterr(err, LH_ERR_INVALID,
-                              "args[%zu]: not valid UTF-8", i);
+            return lh__seterr(err, LH_ERR_INVALID, "args[%zu]: not valid UTF-8",
+                              i);
     }
     return LH_OK;
 }
