@@ -115,59 +115,100 @@ void lh__conn_close(lh__conn *conn)
     conn->ctx = NULL;
 }
 
-/* AUTH and SELECT (or a PING), pipelined, under the command timeout: a
- * connect that succeeded proves little until the server has answered. */
-static lh_status handshake(lh_client *c)
+/* Send 'n' commands on the open connection and read their replies. Any
+ * failure drops the connection: a late reply must never answer the next
+ * command. */
+static lh_status exchange(lh_client *c, size_t n, const lh__cmd *cmds,
+                          redisReply **out)
 {
-    const lh__url *u = &c->conn.url;
-    const char *argv[2][3];
-    size_t lens[2][3];
-    lh__cmd cmds[2];
-    redisReply *r[2] = {NULL, NULL};
-    char db[16];
+    redisContext *ctx = c->conn.ctx;
+    sigpipe_guard guard;
+    size_t i;
+    int saved = 0;
+    void *r;
+
+    for (i = 0; i < n; i++)
+        if (redisAppendCommandArgv(ctx, cmds[i].argc, cmds[i].argv,
+                                   cmds[i].argvlen) != REDIS_OK)
+            return io_fail(c, "send to", errno);
+    sigpipe_block(&guard);
+    for (i = 0; i < n; i++) {
+        errno = 0;
+        if (redisGetReply(ctx, &r) != REDIS_OK || r == NULL) {
+            saved = errno;
+            break;
+        }
+        out[i] = r;
+    }
+    sigpipe_unblock(&guard);
+    if (i == n)
+        return LH_OK;
+    while (i > 0) {
+        freeReplyObject(out[--i]);
+        out[i] = NULL;
+    }
+    return io_fail(c, "reply from", saved);
+}
+
+/* The commands that open a session: AUTH and SELECT as the URL asks, or
+ * a PING. 'argv' and 'lens' have room for two commands of three words. */
+static size_t session_commands(const lh__url *u, char *db, size_t dbsize,
+                               const char *argv[2][3], size_t lens[2][3],
+                               lh__cmd *cmds)
+{
     size_t n = 0, i;
-    lh_status st;
+    int k;
 
     if (u->password) {
-        int k = 0;
-
+        k = 0;
         argv[n][k++] = "AUTH";
         if (u->user)
             argv[n][k++] = u->user;
         argv[n][k++] = u->password;
-        cmds[n].argc = k;
-        n++;
+        cmds[n++].argc = k;
     }
     if (u->db != 0) {
-        snprintf(db, sizeof(db), "%d", u->db);
+        snprintf(db, dbsize, "%d", u->db);
         argv[n][0] = "SELECT";
         argv[n][1] = db;
-        cmds[n].argc = 2;
-        n++;
+        cmds[n++].argc = 2;
     }
     if (n == 0) {
         argv[0][0] = "PING";
-        cmds[0].argc = 1;
-        n = 1;
+        cmds[n++].argc = 1;
     }
     for (i = 0; i < n; i++) {
-        int k;
-
         for (k = 0; k < cmds[i].argc; k++)
             lens[i][k] = strlen(argv[i][k]);
         cmds[i].argv = argv[i];
         cmds[i].argvlen = lens[i];
     }
-    st = lh__conn_pipeline(c, NULL, n, cmds, r);
-    for (i = 0; st == LH_OK && i < n; i++) {
-        if (r[i]->type == REDIS_REPLY_ERROR) {
+    return n;
+}
+
+/* AUTH and SELECT (or a PING), pipelined, under the command timeout: a
+ * connect that succeeded proves little until the server has answered. A
+ * server that greets with an error (maxclients, protected mode) has its
+ * text reported as the reply to the first command. */
+static lh_status handshake(lh_client *c)
+{
+    const char *argv[2][3];
+    size_t lens[2][3], n, i;
+    redisReply *r[2] = {NULL, NULL};
+    lh__cmd cmds[2];
+    char db[16];
+    lh_status st;
+
+    n = session_commands(&c->conn.url, db, sizeof(db), argv, lens, cmds);
+    st = exchange(c, n, cmds, r);
+    for (i = 0; st == LH_OK && i < n; i++)
+        if (r[i]->type == REDIS_REPLY_ERROR)
             st = lh__redis_error(c, r[i], argv[i][0]);
-            lh__conn_close(&c->conn);
-        }
-    }
     for (i = 0; i < n; i++)
         if (r[i])
             freeReplyObject(r[i]);
+    if (st != LH_OK)
+        lh__conn_close(&c->conn);
     return st;
 }
 
@@ -216,11 +257,8 @@ lh_status lh__conn_pipeline(lh_client *c, const char *route, size_t n,
                             const lh__cmd *cmds, redisReply **out)
 {
     lh__conn *conn = &c->conn;
-    sigpipe_guard guard;
-    lh_status st = LH_OK;
+    lh_status st;
     size_t i;
-    int saved = 0;
-    void *r;
 
     (void)route;
     for (i = 0; i < n; i++)
@@ -229,28 +267,7 @@ lh_status lh__conn_pipeline(lh_client *c, const char *route, size_t n,
         lh__conn_close(conn);
     if (conn->ctx == NULL && (st = lh__conn_connect(c)) != LH_OK)
         return st;
-    for (i = 0; i < n; i++)
-        if (redisAppendCommandArgv(conn->ctx, cmds[i].argc, cmds[i].argv,
-                                   cmds[i].argvlen) != REDIS_OK)
-            return io_fail(c, "send to", errno);
-    sigpipe_block(&guard);
-    for (i = 0; i < n; i++) {
-        errno = 0;
-        if (redisGetReply(conn->ctx, &r) != REDIS_OK || r == NULL) {
-            saved = errno;
-            break;
-        }
-        out[i] = r;
-    }
-    sigpipe_unblock(&guard);
-    if (i < n) {
-        while (i > 0) {
-            freeReplyObject(out[--i]);
-            out[i] = NULL;
-        }
-        return io_fail(c, "reply from", saved);
-    }
-    return LH_OK;
+    return exchange(c, n, cmds, out);
 }
 
 lh_status lh__conn_call(lh_client *c, const char *route, int argc,

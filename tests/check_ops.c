@@ -75,12 +75,19 @@ static void expire_lease(redisContext *rc, const lh_lease *l)
     lh_free(key);
 }
 
+/* The remaining TTL of the lease 'l' holds, as the scripts see it (a
+ * value that carries a release history has its own deadline, and a key
+ * PTTL of the record's retention); -2 when 'l' does not hold. */
 static long long pttl_of(redisContext *rc, const lh_lease *l)
 {
-    char *key = lease_key(l);
-    long long v = th_cmd_int(rc, "PTTL", key, NULL);
+    lh_client *c = th_client();
+    lh_lease_state s;
+    long long v = -2;
 
-    lh_free(key);
+    (void)rc;
+    if (lh_lease_confirm(&s, c, l) == LH_OK)
+        v = s.ttl_ms;
+    lh_client_free(c);
     return v;
 }
 
@@ -1225,6 +1232,52 @@ START_TEST(history_across_holds)
     lh_factory_free(f);
     lh_client_free(c);
     redisFree(rc);
+}
+END_TEST
+
+/* A lease that expires (without release) on a resource with a release
+ * record leaves the record in place for its retention (DESIGN 2a). */
+START_TEST(history_survives_expiry)
+{
+    lh_client *c = th_client();
+    lh_factory *f = th_factory("histexp", "job", 1, TTL);
+    lh_acquire_options o = LH_ACQUIRE_OPTIONS_INIT;
+    lh_resource_info info;
+    const char *args[] = {"x"};
+    lh_lease *l = acquire1(c, f, "x"), *l2, *l3;
+    int64_t rel, deadline = th_now_ms() + 5000 * th_timeout_multiplier();
+    lh_status st;
+
+    ck_assert_int_eq(lh_lease_release(c, l, LH_OUTCOME_SUCCESS), LH_OK);
+    inspect1(&info, c, f, "x");
+    rel = info.last_release_ms;
+    o.ttl_ms = 200;
+    ck_assert_int_eq(lh_lease_acquire(&l2, c, f, args, 1, &o), LH_OK);
+    ck_assert(lh_lease_fence(l2) > lh_lease_fence(l));
+    while ((st = lh_lease_confirm(NULL, c, l2)) == LH_OK)
+        ck_assert_msg(th_now_ms() < deadline, "the 200 ms lease never ended");
+    ck_assert_int_eq(st, LH_ERR_NOT_HELD);
+    inspect1(&info, c, f, "x");
+    ck_assert_int_eq(info.held, 0);
+    ck_assert_int_eq(info.has_last_outcome, 1);
+    ck_assert_int_eq(info.last_outcome, LH_OUTCOME_SUCCESS);
+    ck_assert_int_eq(info.last_release_ms, rel);
+    ck_assert_int_eq(info.fence, lh_lease_fence(l2));
+    ck_assert_int_eq(lh_lease_extend(NULL, c, l2, 0), LH_ERR_NOT_HELD);
+    ck_assert_int_eq(lh_lease_release(c, l2, LH_OUTCOME_FAILURE),
+                     LH_ERR_NOT_HELD);
+    l3 = acquire1(c, f, "x");
+    ck_assert(lh_lease_fence(l3) > lh_lease_fence(l2));
+    ck_assert_int_eq(lh_lease_release(c, l2, LH_OUTCOME_FAILURE),
+                     LH_ERR_NOT_OWNED);
+    inspect1(&info, c, f, "x");
+    ck_assert_int_eq(info.held, 1);
+    ck_assert_int_eq(info.last_release_ms, rel);
+    lh_lease_free(l);
+    lh_lease_free(l2);
+    lh_lease_free(l3);
+    lh_factory_free(f);
+    lh_client_free(c);
 }
 END_TEST
 
@@ -2469,6 +2522,7 @@ static void add_write_cases(Suite *s)
     tc = tcase(s, "inspect", 10);
     tcase_add_test(tc, inspect_states);
     tcase_add_test(tc, history_across_holds);
+    tcase_add_test(tc, history_survives_expiry);
     tc = tcase(s, "scripts", 20);
     tcase_add_test(tc, script_shas_match_redis);
     tcase_add_test(tc, every_op_after_script_flush);

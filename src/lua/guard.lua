@@ -9,6 +9,15 @@
 -- nothing.
 local v = redis.call('GET', KEYS[1])
 if not v or string.byte(v, 1) == 45 then return {-1} end
+local b = string.find(v, '|', 33, true)
+local b2 = b and string.find(v, '|', b + 1, true)
+if b2 then
+  local t = redis.call('TIME')
+  if tonumber(string.sub(v, b2 + 1), 36) <=
+     tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) then
+    return {-1}
+  end
+end
 if string.sub(v, 1, 32) ~= ARGV[1] then return {-2} end
 local cmd, k, a = {ARGV[3]}, 2, 4
 local layout = ARGV[2]

@@ -1,37 +1,42 @@
--- release: compare-and-delete that leaves a tombstone recording the fence
--- and the outcome for the resource.
+-- release: compare-and-replace the lease with a tombstone that records
+-- the fence and the outcome for the resource.
 -- KEYS[1] lease key
 -- ARGV[1] lease id       ARGV[2] outcome: success | failure | none
 -- ARGV[3] retention of the tombstone in ms
 -- Reply: {1, fence} | {-1} not held | {-2} held by another lease id
--- The tombstone is '-' .. fence .. '|' .. history, history being the
--- outcome's letter (s, f, n), the release time in server ms and, after a
--- failure or none, '.' and the last successful release's time (all numbers
--- in base 36).
+-- The tombstone is '-' fence '|' history; history is the outcome's letter
+-- (s, f, n), the release time in server ms and, after a failure or none,
+-- '.' and the time of the last successful release (base 36 numbers).
+local function b36(n)
+  local s = ''
+  repeat
+    local d = n % 36
+    s = string.sub('0123456789abcdefghijklmnopqrstuvwxyz', d + 1, d + 1) .. s
+    n = (n - d) / 36
+  until n == 0
+  return s
+end
 local v = redis.call('GET', KEYS[1])
 if not v or string.byte(v, 1) == 45 then return {-1} end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local b = string.find(v, '|', 33, true)
+local b2 = b and string.find(v, '|', b + 1, true)
+if b2 and tonumber(string.sub(v, b2 + 1), 36) <= now then return {-1} end
 if string.sub(v, 1, 32) ~= ARGV[1] then return {-2} end
-local bar = string.find(v, '|', 33, true)
-local f = string.sub(v, 33, (bar or 0) - 1)
+local f = string.sub(v, 33, (b or 0) - 1)
 local ok = ''
-if bar then
-  local dot = string.find(v, '.', bar + 2, true)
-  if string.byte(v, bar + 1) == 115 then
-    ok = string.sub(v, bar + 2, (dot or 0) - 1)
+if b then
+  local h = string.sub(v, b + 1, (b2 or 0) - 1)
+  local dot = string.find(h, '.', 2, true)
+  if string.byte(h, 1) == 115 then
+    ok = string.sub(h, 2, (dot or 0) - 1)
   elseif dot then
-    ok = string.sub(v, dot + 1)
+    ok = string.sub(h, dot + 1)
   end
 end
-local t = redis.call('TIME')
-local n = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local now = ''
-repeat
-  local d = n % 36
-  now = string.sub('0123456789abcdefghijklmnopqrstuvwxyz', d + 1, d + 1) .. now
-  n = (n - d) / 36
-until n == 0
 local o = string.sub(ARGV[2], 1, 1)
-local h = o .. now
+local h = o .. b36(now)
 if o ~= 's' and ok ~= '' then h = h .. '.' .. ok end
 redis.call('SET', KEYS[1], '-' .. f .. '|' .. h, 'PX', ARGV[3])
 return {1, tonumber(f, 36)}
