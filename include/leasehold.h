@@ -46,7 +46,8 @@ extern "C" {
 #define LH_VERSION_HEX                                                         \
     ((LH_VERSION_MAJOR << 16) | (LH_VERSION_MINOR << 8) | LH_VERSION_PATCH)
 
-/** The library's version string at run time, e.g. "0.1.0". Never NULL. */
+/** The library's version string at run time, e.g. "0.1.0". Never NULL;
+ * static storage. Thread-safety: safe. */
 LH_EXTERN const char *lh_version(void);
 
 /* ------------------------------------------------------------------------
@@ -99,7 +100,9 @@ typedef struct lh_error {
     int reserved;
 } lh_error;
 
-/** Free memory the library allocated for the caller. NULL is a no-op. */
+/** Free memory the library allocated for the caller. NULL is a no-op.
+ * Thread-safety: safe.
+ */
 LH_EXTERN void lh_free(void *ptr);
 
 /* ------------------------------------------------------------------------
@@ -158,13 +161,16 @@ LH_EXTERN lh_status lh_client_open(lh_client **out, const char *url,
                                    const lh_client_options *opts,
                                    lh_error *err);
 
-/** Close the connection and free the client. NULL is a no-op. */
+/** Close the connection and free the client. NULL is a no-op.
+ * Thread-safety: not while another thread uses the client.
+ */
 LH_EXTERN void lh_client_free(lh_client *client);
 
 /**
  * The message of the last failed call on 'client': one line naming what
  * failed, which key and what Redis said. Empty after a call that succeeded.
- * Ownership: borrowed until the next call on the client. Never NULL.
+ * Ownership: borrowed until the next call on the client. Never NULL ("no
+ * client" for a NULL client). Thread-safety: as the client.
  */
 LH_EXTERN const char *lh_errmsg(const lh_client *client);
 
@@ -176,7 +182,7 @@ typedef struct lh_factory lh_factory;
 typedef struct lh_factory_options {
     unsigned version;     /**< LH_FACTORY_OPTIONS_VERSION */
     const char *root;     /**< root prefix; NULL: "lh" */
-    int64_t retention_ms; /**< how long release metadata is kept: 0 means
+    int64_t retention_ms; /**< how long a release record is kept: 0 means
                                7 days; at most 30 days */
 } lh_factory_options;
 
@@ -206,9 +212,16 @@ LH_EXTERN lh_status lh_factory_new(lh_factory **out, const char *prefix,
                                    const lh_factory_options *opts,
                                    lh_error *err);
 
-/** Free a factory. Leases made from it stay valid. NULL is a no-op. */
+/** Free a factory. Leases made from it stay valid. NULL is a no-op.
+ * Thread-safety: not while another thread uses the factory.
+ */
 LH_EXTERN void lh_factory_free(lh_factory *factory);
 
+/**
+ * What the factory was made with. Strings are borrowed for the factory's
+ * lifetime. A NULL factory gives NULL, or -1 for the numbers.
+ * Thread-safety: safe.
+ */
 LH_EXTERN const char *lh_factory_root(const lh_factory *factory);
 LH_EXTERN const char *lh_factory_prefix(const lh_factory *factory);
 LH_EXTERN int lh_factory_arity(const lh_factory *factory);
@@ -272,10 +285,16 @@ LH_EXTERN lh_status lh_lease_acquire(lh_lease **out, lh_client *client,
                                      const char *const *args, size_t nargs,
                                      const lh_acquire_options *opts);
 
-/** Free a lease (it is not released in Redis). NULL is a no-op. */
+/** Free a lease (it is not released in Redis). NULL is a no-op.
+ * Thread-safety: not while another thread reads the lease.
+ */
 LH_EXTERN void lh_lease_free(lh_lease *lease);
 
-/** Accessors; strings are borrowed for the lease's lifetime. */
+/**
+ * What the lease holds. Strings are borrowed for the lease's lifetime. A
+ * NULL lease gives NULL, or -1 for the numbers (0 for lh_lease_nargs).
+ * Thread-safety: safe (a lease is immutable).
+ */
 LH_EXTERN const char *lh_lease_id(const lh_lease *lease);
 LH_EXTERN int64_t lh_lease_fence(const lh_lease *lease);
 LH_EXTERN int64_t lh_lease_ttl_ms(const lh_lease *lease);
@@ -288,6 +307,7 @@ LH_EXTERN const char *lh_lease_arg(const lh_lease *lease, size_t i);
 /**
  * The Redis key that holds 'lease' (for debugging and tools).
  * Returns: LH_OK or LH_ERR_NOMEM. Ownership: *out is freed with lh_free().
+ * Thread-safety: safe.
  */
 LH_EXTERN lh_status lh_lease_key(char **out, const lh_lease *lease);
 
@@ -318,6 +338,7 @@ LH_EXTERN lh_status lh_lease_to_json(char **out, const lh_lease *lease);
  * The lease as a new JSON object. Returns: LH_OK, LH_ERR_INVALID (a NULL
  * argument) or LH_ERR_NOMEM.
  * Ownership: *out is a new reference (json_decref()); NULL on failure.
+ * Thread-safety: safe.
  */
 LH_EXTERN lh_status lh_lease_to_json_value(json_t **out, const lh_lease *lease);
 
@@ -336,7 +357,9 @@ LH_EXTERN lh_status lh_lease_from_json(lh_lease **out, const char *text,
                                        size_t len, const lh_factory *factory,
                                        lh_error *err);
 
-/** As lh_lease_from_json() from a parsed object ('obj' is borrowed). */
+/** As lh_lease_from_json() from a parsed object ('obj' is borrowed).
+ * Thread-safety: safe, as long as no thread changes 'obj'.
+ */
 LH_EXTERN lh_status lh_lease_from_json_value(lh_lease **out, const json_t *obj,
                                              const lh_factory *factory,
                                              lh_error *err);
@@ -348,6 +371,8 @@ LH_EXTERN lh_status lh_lease_from_json_value(lh_lease **out, const json_t *obj,
  * (NULL: "lease"), replacing any earlier value.
  * Returns: LH_OK; LH_ERR_INVALID (payload is not an object);
  * LH_ERR_NOMEM. Ownership: 'payload' is borrowed and modified.
+ * Thread-safety: a json_t is not thread-safe: one thread at a time per
+ * payload.
  */
 LH_EXTERN lh_status lh_payload_set_lease(json_t *payload, const char *member,
                                          const lh_lease *lease, lh_error *err);
@@ -357,6 +382,7 @@ LH_EXTERN lh_status lh_payload_set_lease(json_t *payload, const char *member,
  * Returns: LH_OK or LH_ERR_INVALID (not an object, member missing, or the
  * lease is invalid: the message names the member).
  * Ownership: 'payload' is borrowed; *out: lh_lease_free().
+ * Thread-safety: safe, as long as no thread changes 'payload'.
  */
 LH_EXTERN lh_status lh_payload_get_lease(lh_lease **out, const json_t *payload,
                                          const char *member,
@@ -388,6 +414,7 @@ LH_EXTERN lh_status lh_lease_confirm(lh_lease_state *out, lh_client *client,
  * to the lease's own TTL when 'ttl_ms' is 0; it never adds to what
  * remains. Owner only.
  * Returns: LH_OK; LH_ERR_NOT_HELD; LH_ERR_NOT_OWNED; LH_ERR_INVALID (TTL).
+ * Thread-safety: one thread at a time per client.
  */
 LH_EXTERN lh_status lh_lease_extend(lh_lease_state *out, lh_client *client,
                                     const lh_lease *lease, int64_t ttl_ms);
@@ -398,15 +425,17 @@ typedef enum lh_outcome {
     LH_OUTCOME_FAILURE = 2
 } lh_outcome;
 
-/** "none", "success", "failure"; NULL for other values. */
+/** "none", "success", "failure"; NULL for other values. Static storage.
+ * Thread-safety: safe. */
 LH_EXTERN const char *lh_outcome_name(lh_outcome outcome);
 
 /**
- * Release 'lease' (compare-and-delete: owner only) and record 'outcome'
+ * Release 'lease' (compare-and-replace: owner only) and record 'outcome'
  * and the release time for the resource, kept for the retention of the
  * factory that made or parsed the lease (7 days by default). A retry
  * after a lost reply reports LH_ERR_NOT_HELD.
  * Returns: LH_OK; LH_ERR_NOT_HELD; LH_ERR_NOT_OWNED; LH_ERR_INVALID.
+ * Thread-safety: one thread at a time per client.
  */
 LH_EXTERN lh_status lh_lease_release(lh_client *client, const lh_lease *lease,
                                      lh_outcome outcome);
@@ -430,7 +459,9 @@ typedef struct lh_reply {
     struct lh_reply **element;
 } lh_reply;
 
-/** Free a reply and everything it holds. NULL is a no-op. */
+/** Free a reply and everything it holds. NULL is a no-op.
+ * Thread-safety: safe.
+ */
 LH_EXTERN void lh_reply_free(lh_reply *reply);
 
 /** Bit for argv[i] in a guarded command's key mask. */
@@ -452,6 +483,7 @@ LH_EXTERN void lh_reply_free(lh_reply *reply);
  * LH_ERR_NOT_HELD; LH_ERR_NOT_OWNED; LH_ERR_INVALID; LH_ERR_REDIS (the
  * command itself failed: nothing was written).
  * Ownership: *out is freed with lh_reply_free(); NULL on failure.
+ * Thread-safety: one thread at a time per client.
  */
 LH_EXTERN lh_status lh_lease_guard(lh_reply **out, lh_client *client,
                                    const lh_lease *lease, int argc,
@@ -472,6 +504,8 @@ typedef lh_outcome (*lh_lease_fn)(lh_client *client, const lh_lease *lease,
  * Returns: the status of the release: LH_OK; LH_ERR_NOT_HELD or
  * LH_ERR_NOT_OWNED (the lease was lost while 'fn' ran); LH_ERR_INVALID
  * ('fn' or 'lease' NULL: nothing is called).
+ * Thread-safety: one thread at a time per client; 'fn' runs in the
+ * calling thread.
  */
 LH_EXTERN lh_status lh_lease_scope(lh_client *client, const lh_lease *lease,
                                    lh_lease_fn fn, void *payload);
@@ -492,6 +526,7 @@ typedef struct lh_resource_info {
 /**
  * Inspect the resource named by 'args', in one read-only round trip.
  * Returns: LH_OK or LH_ERR_INVALID (wrong arity, bad argument).
+ * Thread-safety: one thread at a time per client.
  */
 LH_EXTERN lh_status lh_resource_inspect(lh_resource_info *out,
                                         lh_client *client,

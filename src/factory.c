@@ -63,22 +63,22 @@ lh_status lh_factory_new(lh_factory **out, const char *prefix, int arity,
 
 const char *lh_factory_root(const lh_factory *factory)
 {
-    return factory->root;
+    return factory ? factory->root : NULL;
 }
 
 const char *lh_factory_prefix(const lh_factory *factory)
 {
-    return factory->prefix;
+    return factory ? factory->prefix : NULL;
 }
 
 int lh_factory_arity(const lh_factory *factory)
 {
-    return factory->arity;
+    return factory ? factory->arity : -1;
 }
 
 int64_t lh_factory_ttl_ms(const lh_factory *factory)
 {
-    return factory->ttl_ms;
+    return factory ? factory->ttl_ms : -1;
 }
 
 lh_status lh_factory_data_key(char **out, const lh_factory *factory,

@@ -170,7 +170,7 @@ static lh_status check_fields(const json_t *obj, const char **root,
                               const char **prefix, const char **id,
                               json_int_t *fence, json_int_t *ttl, lh_error *err)
 {
-    json_int_t v;
+    json_int_t v = 0;
     lh_status st;
 
     if (!json_is_object(obj))
@@ -202,7 +202,7 @@ lh_status lh_lease_from_json_value(lh_lease **out, const json_t *obj,
                                    const lh_factory *factory, lh_error *err)
 {
     const char *root, *prefix, *id, **args = NULL;
-    json_int_t fence, ttl;
+    json_int_t fence = 0, ttl = 0;
     size_t nargs = 0;
     lh_status st;
 

@@ -56,37 +56,37 @@ nomem:
 
 const char *lh_lease_id(const lh_lease *lease)
 {
-    return lease->id;
+    return lease ? lease->id : NULL;
 }
 
 int64_t lh_lease_fence(const lh_lease *lease)
 {
-    return lease->fence;
+    return lease ? lease->fence : -1;
 }
 
 int64_t lh_lease_ttl_ms(const lh_lease *lease)
 {
-    return lease->ttl_ms;
+    return lease ? lease->ttl_ms : -1;
 }
 
 const char *lh_lease_root(const lh_lease *lease)
 {
-    return lease->root;
+    return lease ? lease->root : NULL;
 }
 
 const char *lh_lease_prefix(const lh_lease *lease)
 {
-    return lease->prefix;
+    return lease ? lease->prefix : NULL;
 }
 
 size_t lh_lease_nargs(const lh_lease *lease)
 {
-    return lease->nargs;
+    return lease ? lease->nargs : 0;
 }
 
 const char *lh_lease_arg(const lh_lease *lease, size_t i)
 {
-    return i < lease->nargs ? lease->args[i] : NULL;
+    return lease && i < lease->nargs ? lease->args[i] : NULL;
 }
 
 lh_status lh_lease_key(char **out, const lh_lease *lease)

@@ -286,6 +286,8 @@ void lh__url_clear(lh__url *u)
     lh__free(u->hosts);
     lh__free(u->path);
     lh__free(u->user);
+    if (u->password) /* a secret: do not leave it in freed memory */
+        explicit_bzero(u->password, strlen(u->password));
     lh__free(u->password);
     memset(u, 0, sizeof(*u));
 }

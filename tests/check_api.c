@@ -679,7 +679,7 @@ START_TEST(chaos_redis)
     lh_client *c = th_client();
     redisContext *rc = th_raw();
     lh_lease *l = chaos_acquire(c, rc, f, args, 2);
-    char *list = NULL, vals[30][4];
+    char *list = NULL, vals[30][12];
     lh_reply *reply;
     long n;
     int i;

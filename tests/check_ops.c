@@ -939,7 +939,7 @@ START_TEST(guard_max_args)
     lh_lease *l = acquire1(c, f, "x");
     char *k = data_key(l, "set");
     const char **argv = calloc(LH_GUARD_MAX_ARGS, sizeof(*argv));
-    char(*members)[8] = calloc(LH_GUARD_MAX_ARGS, sizeof(*members));
+    char(*members)[16] = calloc(LH_GUARD_MAX_ARGS, sizeof(*members));
     lh_reply *r;
     int i;
 
