@@ -51,13 +51,66 @@ static lh_status reload_and_call(lh_client *c, const lh__script *s,
     return LH_OK;
 }
 
+/* EVALSHA; after NOSCRIPT, SCRIPT LOAD + EVALSHA in one pipeline; after a
+ * second NOSCRIPT (another client flushed between the two: Redis runs
+ * other clients' commands while a large EVALSHA arrives in several
+ * reads), EVAL with the source, which no flush can split. 'cmd' is the
+ * EVALSHA; its first two words are changed for the EVAL. */
+static lh_status call_with_fallback(lh_client *c, const lh__script *script,
+                                    lh__cmd *cmd, const char **argv,
+                                    size_t *lens, redisReply **r)
+{
+    const char *route = cmd->argc > 3 ? argv[3] : NULL;
+    lh_status st = lh__conn_call(c, route, cmd->argc, argv, lens, r);
+
+    if (st == LH_OK && is_noscript(*r)) {
+        freeReplyObject(*r);
+        *r = NULL;
+        st = reload_and_call(c, script, cmd, r);
+    }
+    if (st == LH_OK && is_noscript(*r)) {
+        freeReplyObject(*r);
+        *r = NULL;
+        argv[0] = script->readonly ? "EVAL_RO" : "EVAL";
+        argv[1] = script->src;
+        lens[0] = strlen(argv[0]);
+        lens[1] = script->len;
+        st = lh__conn_call(c, route, cmd->argc, argv, lens, r);
+    }
+    return st;
+}
+
+/* Lay out EVALSHA sha numkeys keys... args... into 'argv' and 'lens'. */
+static void evalsha_words(const lh__script *script, char *numkeys, size_t nkeys,
+                          const char *const *keys, const size_t *keylens,
+                          size_t nargs, const char *const *args,
+                          const size_t *arglens, const char **argv,
+                          size_t *lens)
+{
+    size_t i;
+
+    argv[0] = script->readonly ? "EVALSHA_RO" : "EVALSHA";
+    argv[1] = script->sha;
+    argv[2] = numkeys;
+    for (i = 0; i < 3; i++)
+        lens[i] = strlen(argv[i]);
+    for (i = 0; i < nkeys; i++) {
+        argv[3 + i] = keys[i];
+        lens[3 + i] = keylens ? keylens[i] : strlen(keys[i]);
+    }
+    for (i = 0; i < nargs; i++) {
+        argv[3 + nkeys + i] = args[i];
+        lens[3 + nkeys + i] = arglens ? arglens[i] : strlen(args[i]);
+    }
+}
+
 lh_status lh__script_call(lh_client *c, const lh__script *script, size_t nkeys,
                           const char *const *keys, const size_t *keylens,
                           size_t nargs, const char *const *args,
                           const size_t *arglens, redisReply **out)
 {
     const char *sv[24], **argv = sv;
-    size_t sl[24], *lens = sl, n = 3 + nkeys + nargs, i;
+    size_t sl[24], *lens = sl, n = 3 + nkeys + nargs;
     char numkeys[24], what[128];
     redisReply *r = NULL;
     lh__cmd cmd;
@@ -73,41 +126,12 @@ lh_status lh__script_call(lh_client *c, const lh__script *script, size_t nkeys,
         }
     }
     snprintf(numkeys, sizeof(numkeys), "%zu", nkeys);
-    argv[0] = script->readonly ? "EVALSHA_RO" : "EVALSHA";
-    argv[1] = script->sha;
-    argv[2] = numkeys;
-    for (i = 0; i < 3; i++)
-        lens[i] = strlen(argv[i]);
-    for (i = 0; i < nkeys; i++) {
-        argv[3 + i] = keys[i];
-        lens[3 + i] = keylens ? keylens[i] : strlen(keys[i]);
-    }
-    for (i = 0; i < nargs; i++) {
-        argv[3 + nkeys + i] = args[i];
-        lens[3 + nkeys + i] = arglens ? arglens[i] : strlen(args[i]);
-    }
+    evalsha_words(script, numkeys, nkeys, keys, keylens, nargs, args, arglens,
+                  argv, lens);
     cmd.argc = (int)n;
     cmd.argv = argv;
     cmd.argvlen = lens;
-    st = lh__conn_call(c, nkeys ? keys[0] : NULL, cmd.argc, argv, lens, &r);
-    if (st == LH_OK && is_noscript(r)) {
-        freeReplyObject(r);
-        r = NULL;
-        st = reload_and_call(c, script, &cmd, &r);
-    }
-    if (st == LH_OK && is_noscript(r)) {
-        /* Flushed again between SCRIPT LOAD and EVALSHA: Redis runs
-         * another client's command in between when a large EVALSHA
-         * arrives in several reads. EVAL carries the source: atomic. */
-        freeReplyObject(r);
-        r = NULL;
-        argv[0] = script->readonly ? "EVAL_RO" : "EVAL";
-        argv[1] = script->src;
-        lens[0] = strlen(argv[0]);
-        lens[1] = script->len;
-        st = lh__conn_call(c, nkeys ? keys[0] : NULL, cmd.argc, argv, lens, &r);
-    }
-    if (st != LH_OK)
+    if ((st = call_with_fallback(c, script, &cmd, argv, lens, &r)) != LH_OK)
         goto done;
     if (r->type == REDIS_REPLY_ERROR) {
         snprintf(what, sizeof(what), "%s %.80s", script->name,
