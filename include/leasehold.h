@@ -253,17 +253,49 @@ typedef struct lh_lease lh_lease;
  */
 LH_EXTERN lh_status lh_id_generate(char out[LH_ID_HEX_LEN + 1], lh_error *err);
 
+/** Conditions of a conditional acquire, as bits of lh_acquire_result. */
+#define LH_COND_COOLDOWN 1u        /**< too soon after the last release */
+#define LH_COND_REQUIRE_SUCCESS 2u /**< no successful release recently */
+#define LH_COND_MAX_PER_WINDOW 4u  /**< too many acquires in the window */
+#define LH_MAX_WINDOW_ACQUIRES 1000
+
+/** What an acquire learned when it failed (see lh_acquire_options). */
+typedef struct lh_acquire_result {
+    unsigned failed;        /**< LH_ERR_CONDITION: LH_COND_* bits */
+    int64_t retry_after_ms; /**< LH_ERR_CONDITION: ms until every failed
+                                 condition would pass, or -1 if waiting
+                                 alone cannot make it pass;
+                                 LH_ERR_HELD: the holder's remaining TTL */
+} lh_acquire_result;
+
+/**
+ * Options of lh_lease_acquire(). Conditions (version 2 fields) are checked
+ * atomically in the acquire, on Redis server time, when the resource is
+ * free; all given conditions must hold. Only explicit releases count as
+ * releases. Every duration must be at most the factory's retention.
+ */
 typedef struct lh_acquire_options {
     unsigned version; /**< LH_ACQUIRE_OPTIONS_VERSION */
     int64_t ttl_ms;   /**< 0: the factory's TTL */
     const char *id;   /**< NULL: a fresh id; else 32 lowercase hex digits */
+    /* version 2 */
+    int64_t cooldown_ms;       /**< 0: none; else at least this long since
+                                    the last release (any outcome) */
+    int cooldown_success_only; /**< 1: since the last successful release */
+    int64_t require_success_within_ms; /**< 0: none; else a release with
+                                            outcome success this recently */
+    int64_t max_acquires;      /**< 0: none; else at most this many (up to
+                                    LH_MAX_WINDOW_ACQUIRES) acquires made with
+                                    this condition in any sliding window */
+    int64_t window_ms;         /**< the window of max_acquires */
+    lh_acquire_result *result; /**< optional out, filled on failure */
 } lh_acquire_options;
 
-#define LH_ACQUIRE_OPTIONS_VERSION 1
-#define LH_ACQUIRE_OPTIONS_INIT                                                \
-    {                                                                          \
-        LH_ACQUIRE_OPTIONS_VERSION, 0, NULL                                    \
-    }
+/* clang-format off */
+#define LH_ACQUIRE_OPTIONS_VERSION 2
+#define LH_ACQUIRE_OPTIONS_INIT \
+    {LH_ACQUIRE_OPTIONS_VERSION, 0, NULL, 0, 0, 0, 0, 0, NULL}
+/* clang-format on */
 
 /**
  * Try once to acquire the resource named by 'args' (exactly the factory's
@@ -275,8 +307,10 @@ typedef struct lh_acquire_options {
  * already holds the resource (a retry after a lost reply), the call
  * succeeds with the same fence and the TTL set anew.
  *
- * Returns: LH_OK; LH_ERR_HELD (another lease holds it); LH_ERR_INVALID
- * (wrong arity, bad argument, TTL or id).
+ * Returns: LH_OK; LH_ERR_HELD (another lease holds it); LH_ERR_CONDITION
+ * (a condition failed: opts->result, if given, says which and when it
+ * would pass); LH_ERR_INVALID (wrong arity, bad argument, TTL, id or
+ * condition).
  * Ownership: *out belongs to the caller: lh_lease_free(). NULL on failure.
  * Thread-safety: one thread at a time per client.
  */
@@ -532,6 +566,125 @@ LH_EXTERN lh_status lh_resource_inspect(lh_resource_info *out,
                                         lh_client *client,
                                         const lh_factory *factory,
                                         const char *const *args, size_t nargs);
+
+/* ------------------------------------------------------------------------
+ * Auto-renewal
+ *
+ * A renewer keeps one lease alive by extending it every interval (ttl/3 by
+ * default), either on a thread of its own with its own connection
+ * (lh_renewer_start) or driven by the caller's loop (lh_renewer_new, then
+ * lh_renewer_tick when due). It reports a loss once, through a callback
+ * and a status that is cheap to poll: when an extend finds the lease not
+ * held or not owned, or when Redis could not be reached before the lease
+ * would have expired by the local monotonic clock, counted pessimistically
+ * from the moment the last successful extend was sent. A failed extend
+ * (unreachable, timed out, an error reply) is retried sooner, after the
+ * smaller of the interval and half the time left.
+ *
+ * The renewer keeps its own copy of the lease: the caller may free its
+ * lease at any time. Releasing the lease while the renewer runs makes the
+ * next extend report LH_ERR_NOT_HELD: stop the renewer first
+ * (lh_renewer_free), then release.
+ */
+typedef struct lh_renewer lh_renewer;
+
+typedef struct lh_renew_options {
+    unsigned version;    /**< LH_RENEW_OPTIONS_VERSION */
+    int64_t interval_ms; /**< between extends; 0: the TTL / 3 */
+    int64_t ttl_ms;      /**< each extend's TTL; 0: the lease's TTL */
+} lh_renew_options;
+
+#define LH_RENEW_OPTIONS_VERSION 1
+#define LH_RENEW_OPTIONS_INIT                                                  \
+    {                                                                          \
+        LH_RENEW_OPTIONS_VERSION, 0, 0                                         \
+    }
+
+/**
+ * Called at most once, when the lease is lost: 'why' is LH_ERR_NOT_HELD,
+ * LH_ERR_NOT_OWNED, or LH_ERR_IO (Redis unreachable until the lease would
+ * have expired); 'message' says more. A threaded renewer calls it on its
+ * own thread, a ticked one inside lh_renewer_tick(). 'lease' (the
+ * renewer's copy) and 'message' are valid only during the call. It is not
+ * called when the renewer is freed first, nor for a loss found after
+ * lh_renewer_free() was called, and never after lh_renewer_free()
+ * returns. It must not call lh_renewer_free() on its own renewer.
+ */
+typedef void (*lh_loss_fn)(const lh_lease *lease, lh_status why,
+                           const char *message, void *payload);
+
+/**
+ * Make a renewer for 'lease' to be driven by lh_renewer_tick(). 'on_loss'
+ * may be NULL (poll lh_renewer_status() instead). The first tick extends
+ * at once; until an extend has succeeded, the lease counts as acquired
+ * when the renewer was made (its TTL from then), so make it right after
+ * acquiring.
+ * Returns: LH_OK; LH_ERR_INVALID (NULL 'out' or lease, bad version,
+ * interval or TTL: the interval must be shorter than the TTL);
+ * LH_ERR_NOMEM. On failure 'on_loss' is never called.
+ * Ownership: *out: lh_renewer_free(); the lease is copied.
+ * Thread-safety: safe.
+ */
+LH_EXTERN lh_status lh_renewer_new(lh_renewer **out, const lh_lease *lease,
+                                   const lh_renew_options *opts,
+                                   lh_loss_fn on_loss, void *payload,
+                                   lh_error *err);
+
+/**
+ * Extend the lease if an extend is due, on 'client', and set *next_ms (if
+ * not NULL) to the milliseconds until the next call is due (-1 once the
+ * lease is lost). Calling earlier is harmless; calling later eats into
+ * the margin: a tick after the local deadline reports the loss without
+ * trying. The client's command timeout should be shorter than the
+ * interval; an extend that returns after the deadline is a loss.
+ * Returns: LH_OK (held, or a failed extend to retry while time is left:
+ * lh_errmsg(client) then says what failed); LH_ERR_NOT_HELD,
+ * LH_ERR_NOT_OWNED or LH_ERR_IO once the lease is lost (the callback runs
+ * once, inside the first such call; later calls return the same status);
+ * LH_ERR_INVALID (NULL renewer or client, or a threaded renewer).
+ * Thread-safety: one thread at a time per renewer and per client.
+ */
+LH_EXTERN lh_status lh_renewer_tick(lh_renewer *renewer, lh_client *client,
+                                    int64_t *next_ms);
+
+/**
+ * Start a renewer on its own thread and connection (opened, before this
+ * returns, with the URL and timeouts of 'client', which is not used
+ * afterwards). The connection's timeouts are capped at the interval, and
+ * each call's at the time left before the local deadline, so a loss is
+ * reported about when the lease would have expired; a call can still take
+ * a few round trips (reconnect, handshake, script), and one blocked longer
+ * than the TTL reports the loss when it returns. The thread blocks every
+ * signal.
+ * Returns: as lh_renewer_new(), and LH_ERR_INVALID ('client' NULL),
+ * LH_ERR_IO (the connection cannot be opened, or the thread cannot start),
+ * LH_ERR_REDIS (AUTH or SELECT refused).
+ * Ownership: *out: lh_renewer_free() (which stops the thread).
+ * Thread-safety: safe; the renewer runs on its own thread.
+ */
+LH_EXTERN lh_status lh_renewer_start(lh_renewer **out, lh_client *client,
+                                     const lh_lease *lease,
+                                     const lh_renew_options *opts,
+                                     lh_loss_fn on_loss, void *payload,
+                                     lh_error *err);
+
+/**
+ * LH_OK while the lease is believed held; afterwards the status that ended
+ * it (set before the callback runs). One atomic load: cheap enough to
+ * poll between units of work. A NULL renewer gives LH_ERR_INVALID.
+ * Thread-safety: safe, from any thread.
+ */
+LH_EXTERN lh_status lh_renewer_status(const lh_renewer *renewer);
+
+/**
+ * Stop renewing and free the renewer: a threaded renewer's thread is woken
+ * and joined (an extend in flight completes first, within the renewer's
+ * timeouts; a callback that is running returns first). The lease is not
+ * released: stop the renewer first, then release. NULL is a no-op.
+ * Thread-safety: one thread; not from the loss callback; for a ticked
+ * renewer, not during a tick.
+ */
+LH_EXTERN void lh_renewer_free(lh_renewer *renewer);
 
 #ifdef __cplusplus
 }

@@ -288,6 +288,9 @@ void lh_client_free(lh_client *client)
         return;
     lh__conn_close(&client->conn);
     lh__url_clear(&client->conn.url);
+    if (client->conn.url_text) /* may hold the password */
+        explicit_bzero(client->conn.url_text, strlen(client->conn.url_text));
+    lh__free(client->conn.url_text);
     lh__free(client);
 }
 
@@ -310,6 +313,10 @@ lh_status lh_client_open(lh_client **out, const char *url,
         lh__free(c);
         return st;
     }
+    if (url && (c->conn.url_text = lh__strdup(url)) == NULL) {
+        lh_client_free(c);
+        return lh__seterr(err, LH_ERR_NOMEM, "client: out of memory");
+    }
     c->conn.connect_timeout_ms =
         opts && opts->connect_timeout_ms ? opts->connect_timeout_ms
         : c->conn.url.connect_timeout_ms ? c->conn.url.connect_timeout_ms
@@ -328,4 +335,27 @@ lh_status lh_client_open(lh_client **out, const char *url,
     }
     *out = c;
     return LH_OK;
+}
+
+lh_status lh__client_open_like(lh_client **out, const lh_client *c,
+                               lh_error *err)
+{
+    lh_client_options o = LH_CLIENT_OPTIONS_INIT;
+
+    o.connect_timeout_ms = c->conn.connect_timeout_ms;
+    o.timeout_ms = c->conn.timeout_ms;
+    return lh_client_open(out, c->conn.url_text, &o, err);
+}
+
+void lh__conn_set_timeouts(lh_client *c, int64_t connect_timeout_ms,
+                           int64_t timeout_ms)
+{
+    lh__conn *conn = &c->conn;
+    int same = conn->timeout_ms == timeout_ms;
+
+    conn->connect_timeout_ms = connect_timeout_ms;
+    conn->timeout_ms = timeout_ms;
+    if (!same && conn->ctx &&
+        redisSetTimeout(conn->ctx, tv_ms(timeout_ms)) != REDIS_OK)
+        lh__conn_close(conn);
 }

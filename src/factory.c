@@ -111,7 +111,7 @@ lh_status lh_factory_data_key(char **out, const lh_factory *factory,
 
 /* ---- replies ---------------------------------------------------------- */
 
-static lh_status bad_reply(lh_client *c, redisReply *r, const char *op,
+lh_status lh__bad_reply(lh_client *c, redisReply *r, const char *op,
                            const char *key)
 {
     lh__fail(c, LH_ERR_IO, "%s %.200s: unexpected reply from Redis", op, key);
@@ -119,7 +119,7 @@ static lh_status bad_reply(lh_client *c, redisReply *r, const char *op,
     return LH_ERR_IO;
 }
 
-static int int_at(const redisReply *r, size_t i, long long *out)
+int lh__int_at(const redisReply *r, size_t i, long long *out)
 {
     if (r->type != REDIS_REPLY_ARRAY || i >= r->elements ||
         r->element[i]->type != REDIS_REPLY_INTEGER)
@@ -155,9 +155,9 @@ static lh_status owner_call(lh_client *c, const lh_lease *l, const char *op,
                          extra ? 2 : 1, args, NULL, &r);
     if (st != LH_OK)
         return st;
-    if (!int_at(r, 0, &code) || (code != 1 && code != -1 && code != -2) ||
-        (code == 1 && (!int_at(r, 1, &a) || !int_at(r, 2, &b))))
-        return bad_reply(c, r, op, l->key);
+    if (!lh__int_at(r, 0, &code) || (code != 1 && code != -1 && code != -2) ||
+        (code == 1 && (!lh__int_at(r, 1, &a) || !lh__int_at(r, 2, &b))))
+        return lh__bad_reply(c, r, op, l->key);
     freeReplyObject(r);
     if (code != 1)
         return ownership(c, code, op, l);
@@ -178,85 +178,7 @@ static lh_status check_lease(lh_client *c, const lh_lease *l)
     return LH_OK;
 }
 
-/* ---- operations ------------------------------------------------------- */
-
-static lh_status acquire_input(lh_client *c, const lh_factory *f,
-                               const char *const *args, size_t nargs,
-                               const lh_acquire_options *opts, int64_t *ttl,
-                               char *id)
-{
-    lh_error e;
-
-    if (f == NULL)
-        return lh__fail(c, LH_ERR_INVALID, "acquire: factory is NULL");
-    if (opts && opts->version < 1)
-        return lh__fail(c, LH_ERR_INVALID, "acquire options: bad version");
-    if (lh__check_args(&e, f->arity, args, nargs) != LH_OK)
-        return lh__fail(c, LH_ERR_INVALID, "acquire: %s", e.message);
-    *ttl = opts && opts->ttl_ms ? opts->ttl_ms : f->ttl_ms;
-    if (lh__check_ttl(&e, "acquire: ttl", *ttl) != LH_OK)
-        return lh__fail(c, LH_ERR_INVALID, "%s", e.message);
-    if (opts && opts->id) {
-        if (!lh__id_valid(opts->id))
-            return lh__fail(c, LH_ERR_INVALID,
-                            "acquire: id must be 32 lowercase hex digits");
-        memcpy(id, opts->id, LH_ID_HEX_LEN + 1);
-    } else if (lh_id_generate(id, &e) != LH_OK) {
-        return lh__fail(c, LH_ERR_IO, "acquire: %s", e.message);
-    }
-    return LH_OK;
-}
-
-lh_status lh_lease_acquire(lh_lease **out, lh_client *c, const lh_factory *f,
-                           const char *const *args, size_t nargs,
-                           const lh_acquire_options *opts)
-{
-    char id[LH_ID_HEX_LEN + 1], ttl_text[24];
-    const char *argv[2] = {id, ttl_text};
-    lh_lease *l = NULL;
-    redisReply *r = NULL;
-    long long code, val;
-    int64_t ttl = 0;
-    lh_status st;
-
-    if (c == NULL)
-        return LH_ERR_INVALID;
-    lh__clear(c);
-    if (out == NULL)
-        return lh__fail(c, LH_ERR_INVALID, "acquire: out is NULL");
-    *out = NULL;
-    if ((st = acquire_input(c, f, args, nargs, opts, &ttl, id)) != LH_OK)
-        return st;
-    snprintf(ttl_text, sizeof(ttl_text), "%" PRId64, ttl);
-    /* Build the lease first, so its keys serve the call and no memory
-     * failure can come after Redis has granted it. */
-    if (lh__lease_new(&l, f->root, f->prefix, args, nargs, id, 0, ttl,
-                      f->retention_ms) != LH_OK)
-        return lh__fail(c, LH_ERR_NOMEM, "acquire: out of memory");
-    st =
-        lh__script_call(c, &lh__script_acquire, 1, (const char *const *)&l->key,
-                        &l->keylen, 2, argv, NULL, &r);
-    if (st != LH_OK)
-        goto fail;
-    if (!int_at(r, 0, &code) || !int_at(r, 1, &val) ||
-        (code != 0 && code != 1)) {
-        st = bad_reply(c, r, "acquire", l->key);
-        goto fail;
-    }
-    freeReplyObject(r);
-    if (code == 0) {
-        st = lh__fail(c, LH_ERR_HELD,
-                      "acquire %.200s: held by another lease for %lld ms",
-                      l->key, val);
-        goto fail;
-    }
-    l->fence = val;
-    *out = l;
-    return LH_OK;
-fail:
-    lh_lease_free(l);
-    return st;
-}
+/* ---- operations (acquire is in acquire.c) ------------------------------ */
 
 lh_status lh_lease_confirm(lh_lease_state *out, lh_client *c, const lh_lease *l)
 {
@@ -303,8 +225,8 @@ lh_status lh_lease_release(lh_client *c, const lh_lease *l, lh_outcome outcome)
                         &l->keylen, 3, argv, NULL, &r);
     if (st != LH_OK)
         return st;
-    if (!int_at(r, 0, &code) || (code != 1 && code != -1 && code != -2))
-        return bad_reply(c, r, "release", l->key);
+    if (!lh__int_at(r, 0, &code) || (code != 1 && code != -1 && code != -2))
+        return lh__bad_reply(c, r, "release", l->key);
     freeReplyObject(r);
     return code == 1 ? LH_OK : ownership(c, code, "release", l);
 }
@@ -369,14 +291,14 @@ lh_status lh_resource_inspect(lh_resource_info *out, lh_client *c,
     for (i = 0; i < 5; i++) {
         long long v;
 
-        if (i != 3 && !int_at(r, i, &v))
+        if (i != 3 && !lh__int_at(r, i, &v))
             break;
         if (i == 3 &&
             (r->elements < 4 || r->element[3]->type != REDIS_REPLY_STRING))
             break;
     }
     if (i < 5) {
-        st = bad_reply(c, r, "inspect", key);
+        st = lh__bad_reply(c, r, "inspect", key);
         goto done;
     }
     fill_info(out, r);

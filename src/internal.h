@@ -80,6 +80,7 @@ void lh__url_clear(lh__url *u);
  * and Redlock. 'route' names the key that decides where a command goes. */
 typedef struct lh__conn {
     lh__url url;
+    char *url_text; /* as given, for opening another connection like it */
     redisContext *ctx;
     int64_t connect_timeout_ms;
     int64_t timeout_ms;
@@ -92,6 +93,15 @@ typedef struct lh__cmd {
 } lh__cmd;
 
 lh_status lh__conn_connect(lh_client *c);
+/* Open a new client with the URL and timeouts of 'c' (a renewer's own
+ * connection). */
+lh_status lh__client_open_like(lh_client **out, const lh_client *c,
+                               lh_error *err);
+/* Set the connect and command timeouts of 'c', also on its open
+ * connection (dropped if that fails, so the next call reconnects with
+ * them). For a client the library owns, such as a renewer's. */
+void lh__conn_set_timeouts(lh_client *c, int64_t connect_timeout_ms,
+                           int64_t timeout_ms);
 void lh__conn_close(lh__conn *conn);
 /* Send 'n' commands in one write and read their 'n' replies into 'out'
  * (each may be an error reply). On failure every out[i] is NULL. */
@@ -169,6 +179,12 @@ struct lh_lease {
     size_t keylen;
     int64_t retention_ms;
 };
+
+/* Read integer element 'i' of an array reply; 0 if it is not one. */
+int lh__int_at(const redisReply *r, size_t i, long long *out);
+/* A reply of the wrong shape: LH_ERR_IO naming 'op' and 'key'; frees 'r'. */
+lh_status lh__bad_reply(lh_client *c, redisReply *r, const char *op,
+                        const char *key);
 
 /* Build a lease value; copies every string. */
 lh_status lh__lease_new(lh_lease **out, const char *root, const char *prefix,

@@ -171,26 +171,25 @@ static int process_alive(long pid)
     return ok && state != 'Z' && state != 'X';
 }
 
-void th_restart_redis(void)
+static long read_pid(const char *pidfile)
 {
-    const char *conf = getenv("LEASEHOLD_TEST_REDIS_CONF");
-    const char *pidfile = getenv("LEASEHOLD_TEST_REDIS_PIDFILE");
-    int64_t deadline;
-    FILE *fp;
+    FILE *fp = fopen(pidfile, "r");
     long pid = 0;
-    pid_t child;
+
+    if (fp) {
+        if (fscanf(fp, "%ld", &pid) != 1)
+            pid = 0;
+        fclose(fp);
+    }
+    return pid;
+}
+
+/* Start the daemonizing redis-server; it writes the pidfile itself. */
+static void start_server(const char *conf)
+{
+    pid_t child = fork();
     int status;
 
-    ck_assert_msg(conf && pidfile, "not run under tests/with-redis.sh");
-    fp = fopen(pidfile, "r");
-    ck_assert_msg(fp && fscanf(fp, "%ld", &pid) == 1, "no redis pid");
-    fclose(fp);
-    kill((pid_t)pid, SIGKILL);
-    deadline = th_now_ms() + 5000;
-    while (process_alive(pid))
-        ck_assert_msg(th_now_ms() < deadline, "redis-server did not die");
-    unlink(pidfile);
-    child = fork();
     ck_assert(child >= 0);
     if (child == 0) {
         execlp("redis-server", "redis-server", conf, (char *)NULL);
@@ -198,10 +197,34 @@ void th_restart_redis(void)
     }
     ck_assert(waitpid(child, &status, 0) == child);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-                  "redis-server did not restart");
-    deadline = th_now_ms() + 10000;
-    while (!ping_ok())
+                  "redis-server did not start");
+}
+
+/* Kill the server, then start it again until it answers: the kernel may
+ * release the dead server's port a moment after it is reaped, and a
+ * server that finds the port busy exits, so a failed start is retried. */
+void th_restart_redis(void)
+{
+    const char *conf = getenv("LEASEHOLD_TEST_REDIS_CONF");
+    const char *pidfile = getenv("LEASEHOLD_TEST_REDIS_PIDFILE");
+    int64_t deadline = th_now_ms() + 10000;
+    long pid;
+
+    ck_assert_msg(conf && pidfile, "not run under tests/with-redis.sh");
+    pid = read_pid(pidfile);
+    ck_assert_msg(pid > 0, "no redis pid");
+    kill((pid_t)pid, SIGKILL);
+    while (process_alive(pid))
+        ck_assert_msg(th_now_ms() < deadline, "redis-server did not die");
+    unlink(pidfile);
+    while (!ping_ok()) {
+        pid = read_pid(pidfile);
+        if (pid <= 0 || !process_alive(pid)) {
+            unlink(pidfile);
+            start_server(conf);
+        }
         ck_assert_msg(th_now_ms() < deadline, "restarted redis: no PONG");
+    }
 }
 
 int th_run(Suite *s)

@@ -1,10 +1,18 @@
 -- acquire: take a free resource, or accept a retry by the lease that
 -- already holds it (an acquire whose reply was lost).
--- KEYS[1] lease key
+-- KEYS[1] lease key    KEYS[2] acquisition log (only with max acquires)
 -- ARGV[1] lease id (32 lowercase hex)    ARGV[2] TTL in ms
+-- Conditions, all optional (checked when the resource is free):
+-- ARGV[3] cooldown ms (0: none)   ARGV[4] 's': cooldown since the last
+-- successful release, else since the last release
+-- ARGV[5] a successful release within this many ms (0: none)
+-- ARGV[6] max acquires (0: none)  ARGV[7] in any window of this many ms
 -- Reply: {1, fence}  acquired (a retry by the holder keeps its fence and
 --                    sets the TTL anew)
 --        {0, ttl}    held by another lease for ttl more ms
+--        {2, failed, wait}  conditions failed: bits 1 cooldown, 2 success
+--                    required, 4 max acquires; wait: ms until they would
+--                    pass, -1 if time alone cannot
 -- Values (numbers in base 36; doc/PROTOCOL.md):
 --   held          id fence                      PXAT now + ttl
 --   held, history id fence '|' history '|' deadline
@@ -27,6 +35,7 @@ local v = redis.call('GET', KEYS[1])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local f, hist = now * 1024, nil
+local retry = false
 if v then
   local dead = string.byte(v, 1) == 45
   local from = dead and 2 or 33
@@ -38,11 +47,47 @@ if v then
     if string.sub(v, 1, 32) ~= ARGV[1] then
       return {0, left or redis.call('PTTL', KEYS[1])}
     end
-    f = last
+    f, retry = last, true
   elseif last >= f then
     f = last + 1
   end
   if b then hist = string.sub(v, b + 1, (b2 or 0) - 1) end
+end
+if ARGV[3] and not retry then
+  local rel, ok
+  if hist then
+    local dot = string.find(hist, '.', 2, true)
+    rel = tonumber(string.sub(hist, 2, (dot or 0) - 1), 36)
+    if string.byte(hist, 1) == 115 then
+      ok = rel
+    elseif dot then
+      ok = tonumber(string.sub(hist, dot + 1), 36)
+    end
+  end
+  local failed, wait = 0, 0
+  local cool, since = tonumber(ARGV[3]), rel
+  if ARGV[4] == 's' then since = ok end
+  if cool > 0 and since and now - since < cool then
+    failed, wait = 1, since + cool - now
+  end
+  local within = tonumber(ARGV[5])
+  if within > 0 and not (ok and now - ok <= within) then
+    failed, wait = failed + 2, -1
+  end
+  local n, win = tonumber(ARGV[6]), tonumber(ARGV[7])
+  if n > 0 then
+    local old = tonumber(redis.call('LINDEX', KEYS[2], n - 1))
+    if old and now - old < win then
+      failed = failed + 4
+      if wait >= 0 then wait = math.max(wait, old + win - now) end
+    end
+  end
+  if failed > 0 then return {2, failed, wait} end
+  if n > 0 then
+    redis.call('LPUSH', KEYS[2], string.format('%.0f', now))
+    redis.call('LTRIM', KEYS[2], 0, n - 1)
+    redis.call('PEXPIRE', KEYS[2], win)
+  end
 end
 if hist then
   local keep = math.max(tonumber(ARGV[2]), redis.call('PTTL', KEYS[1]))
