@@ -289,12 +289,14 @@ typedef struct lh_acquire_options {
                                     this condition in any sliding window */
     int64_t window_ms;         /**< the window of max_acquires */
     lh_acquire_result *result; /**< optional out, filled on failure */
+    int64_t wait_ms; /**< 0: one try; else block while the resource is
+                          held, up to this long (see lh_lease_acquire) */
 } lh_acquire_options;
 
 /* clang-format off */
 #define LH_ACQUIRE_OPTIONS_VERSION 2
 #define LH_ACQUIRE_OPTIONS_INIT \
-    {LH_ACQUIRE_OPTIONS_VERSION, 0, NULL, 0, 0, 0, 0, 0, NULL}
+    {LH_ACQUIRE_OPTIONS_VERSION, 0, NULL, 0, 0, 0, 0, 0, NULL, 0}
 /* clang-format on */
 
 /**
@@ -543,6 +545,32 @@ typedef lh_outcome (*lh_lease_fn)(lh_client *client, const lh_lease *lease,
  */
 LH_EXTERN lh_status lh_lease_scope(lh_client *client, const lh_lease *lease,
                                    lh_lease_fn fn, void *payload);
+
+/* ------------------------------------------------------------------------
+ * Listing held leases
+ */
+
+/**
+ * Called for each lease found by lh_resource_list(). 'lease' is valid only
+ * during the call (copy it with lh_lease_to_json() to keep it); its
+ * lh_lease_ttl_ms() is the TTL left. Return 0 to go on, anything else to
+ * stop the listing (lh_resource_list() then returns LH_OK).
+ */
+typedef int (*lh_list_fn)(const lh_lease *lease, void *payload);
+
+/**
+ * Call 'fn' once for each lease held under the factory's root and prefix
+ * whose number of arguments is the factory's arity, scanning with SCAN
+ * (never KEYS) in batches, so it works with any number of leases. A lease
+ * taken or released during the scan may or may not be reported; one held
+ * throughout is reported once.
+ * Returns: LH_OK; LH_ERR_INVALID (NULL argument).
+ * Thread-safety: one thread at a time per client; 'fn' runs in the
+ * calling thread and must not use 'client'.
+ */
+LH_EXTERN lh_status lh_resource_list(lh_client *client,
+                                     const lh_factory *factory,
+                                     lh_list_fn fn, void *payload);
 
 /* ------------------------------------------------------------------------
  * Inspecting a resource

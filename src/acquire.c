@@ -18,17 +18,18 @@
 typedef struct request {
     char id[LH_ID_HEX_LEN + 1];
     char num[5][24]; /* ttl, cooldown, within, max acquires, window */
-    const char *argv[7];
+    const char *argv[9];
     size_t argc;
     int64_t ttl;
-    int windowed; /* the max-per-window condition: send KEYS[2] */
+    int64_t wait_ms; /* > 0: a blocking acquire (wait.c) */
+    int windowed;    /* the max-per-window condition: send KEYS[2] */
 } request;
 
 static int has_conditions(const lh_acquire_options *o)
 {
     return o && o->version >= 2 &&
            (o->cooldown_ms || o->require_success_within_ms || o->max_acquires ||
-            o->window_ms);
+            o->window_ms || o->wait_ms);
 }
 
 /* Durations of conditions: 0 (none) or 1 ms up to the retention, which
@@ -50,6 +51,14 @@ static lh_status check_conditions(lh_client *c, const lh_factory *f,
                             "acquire: %s %" PRId64 " ms is outside 0 to the "
                             "retention (%" PRId64 " ms)",
                             d[i].name, d[i].ms, f->retention_ms);
+    if (o->wait_ms < 0 || o->wait_ms > LH_MAX_TTL_MS)
+        return lh__fail(c, LH_ERR_INVALID,
+                        "acquire: wait %" PRId64 " ms is outside 0 to 30 days",
+                        o->wait_ms);
+    if (o->wait_ms > 0 && o->max_acquires > 0)
+        return lh__fail(c, LH_ERR_INVALID,
+                        "acquire: max_acquires cannot be combined with a "
+                        "wait");
     if (o->max_acquires < 0 || o->max_acquires > LH_MAX_WINDOW_ACQUIRES ||
         (o->max_acquires > 0) != (o->window_ms > 0))
         return lh__fail(c, LH_ERR_INVALID,
@@ -72,6 +81,7 @@ static void lay_out(request *q, const lh_acquire_options *o)
         v[3] = o->max_acquires, v[4] = o->window_ms;
         q->argc = 7;
         q->windowed = o->max_acquires > 0;
+        q->wait_ms = o->wait_ms;
     }
     for (i = 0; i < 5; i++)
         snprintf(q->num[i], sizeof(q->num[i]), "%" PRId64, v[i]);
@@ -112,9 +122,9 @@ static lh_status make_request(lh_client *c, const lh_factory *f,
     return LH_OK;
 }
 
-static lh_status condition_failed(lh_client *c, const lh_lease *l,
-                                  long long failed, long long wait,
-                                  lh_acquire_result *res)
+lh_status lh__condition_failed(lh_client *c, const lh_lease *l,
+                               long long failed, long long wait,
+                               lh_acquire_result *res)
 {
     if (res) {
         res->failed = (unsigned)failed;
@@ -145,7 +155,7 @@ static lh_status read_reply(lh_client *c, redisReply *r, lh_lease *l,
         return LH_OK;
     }
     if (code == 2)
-        return condition_failed(c, l, a, b, res);
+        return lh__condition_failed(c, l, a, b, res);
     if (res) {
         res->failed = 0;
         res->retry_after_ms = a;
@@ -185,11 +195,13 @@ lh_status lh_lease_acquire(lh_lease **out, lh_client *c, const lh_factory *f,
                   : NULL;
     if (q.windowed && keys[1] == NULL)
         st = lh__fail(c, LH_ERR_NOMEM, "acquire: out of memory");
+    else if (q.wait_ms > 0)
+        st = lh__acquire_wait(c, l, q.argv, q.wait_ms, opts->result);
     else
         st = lh__script_call(c, &lh__script_acquire, q.windowed ? 2 : 1, keys,
                              klen, q.argc, q.argv, NULL, &r);
     lh__free((void *)keys[1]);
-    if (st == LH_OK)
+    if (st == LH_OK && q.wait_ms <= 0)
         st = read_reply(c, r, l,
                         opts && opts->version >= 2 ? opts->result : NULL);
     if (st == LH_OK)

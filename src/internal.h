@@ -131,6 +131,7 @@ extern const lh__script lh__script_extend;
 extern const lh__script lh__script_release;
 extern const lh__script lh__script_guard;
 extern const lh__script lh__script_inspect;
+extern const lh__script lh__script_wait;
 
 /* Call 'script' with 'nkeys' keys then 'nargs' arguments (lengths may be
  * NULL for NUL-terminated strings). A non-error reply goes to *out; a
@@ -185,6 +186,17 @@ int lh__int_at(const redisReply *r, size_t i, long long *out);
 /* A reply of the wrong shape: LH_ERR_IO naming 'op' and 'key'; frees 'r'. */
 lh_status lh__bad_reply(lh_client *c, redisReply *r, const char *op,
                         const char *key);
+
+/* wait.c: block for a held resource; 'argv' are the acquire script's nine
+ * arguments (ARGV[8], the wait, and ARGV[9], the entry, are filled here).
+ * On LH_OK the lease 'l' holds its fence. */
+/* acquire.c: LH_ERR_CONDITION with which conditions failed and when they
+ * would pass, also into 'res'. */
+lh_status lh__condition_failed(lh_client *c, const lh_lease *l,
+                               long long failed, long long wait,
+                               lh_acquire_result *res);
+lh_status lh__acquire_wait(lh_client *c, lh_lease *l, const char **argv,
+                           int64_t wait_ms, lh_acquire_result *res);
 
 /* Build a lease value; copies every string. */
 lh_status lh__lease_new(lh_lease **out, const char *root, const char *prefix,

@@ -1,18 +1,24 @@
 -- acquire: take a free resource, or accept a retry by the lease that
 -- already holds it (an acquire whose reply was lost).
 -- KEYS[1] lease key    KEYS[2] acquisition log (only with max acquires)
+-- Derived keys in the same slot: KEYS[1]..':q' the waiter queue,
+-- KEYS[1]..':w:'..id a waiter's wake list, KEYS[1]..':n' the nudge list.
 -- ARGV[1] lease id (32 lowercase hex)    ARGV[2] TTL in ms
 -- Conditions, all optional (checked when the resource is free):
 -- ARGV[3] cooldown ms (0: none)   ARGV[4] 's': cooldown since the last
 -- successful release, else since the last release
 -- ARGV[5] a successful release within this many ms (0: none)
 -- ARGV[6] max acquires (0: none)  ARGV[7] in any window of this many ms
+-- ARGV[8] wait ms (0 or absent: one try)  ARGV[9] the caller's queue entry
+-- when it has one (id ':' deadline ':' ttl, base 36)
 -- Reply: {1, fence}  acquired (a retry by the holder keeps its fence and
 --                    sets the TTL anew)
 --        {0, ttl}    held by another lease for ttl more ms
 --        {2, failed, wait}  conditions failed: bits 1 cooldown, 2 success
 --                    required, 4 max acquires; wait: ms until they would
 --                    pass, -1 if time alone cannot
+--        {3, ttl, entry}  queued (ARGV[8] > 0): block on the wake list
+-- A free resource goes to the first live waiter before any newcomer.
 -- Values (numbers in base 36; doc/PROTOCOL.md):
 --   held          id fence                      PXAT now + ttl
 --   held, history id fence '|' history '|' deadline
@@ -31,11 +37,40 @@ local function b36(n)
   until n == 0
   return s
 end
+-- Grant the resource to the first waiter whose deadline has not passed:
+-- its lease with fence 'f' + 1 and history 'hist' kept 'keep' ms, its
+-- grant pushed on its wake list, and a nudge when more wait behind it.
+local function grant(base, f, hist, keep, now)
+  local q = base .. ':q'
+  while true do
+    local e = redis.call('LPOP', q)
+    if not e then return nil end
+    local c = string.find(e, ':', 34, true)
+    if tonumber(string.sub(e, 34, c - 1), 36) > now then
+      local w, ttl = string.sub(e, 1, 32), tonumber(string.sub(e, c + 1), 36)
+      f = math.max(f + 1, now * 1024)
+      if hist then
+        redis.call('SET', base, w .. b36(f) .. '|' .. hist .. '|' ..
+                   b36(now + ttl), 'PX', math.max(ttl, keep))
+      else
+        redis.call('SET', base, w .. b36(f), 'PXAT', now + ttl)
+      end
+      local wk = base .. ':w:' .. w
+      redis.call('RPUSH', wk, b36(f) .. ':' .. b36(now))
+      redis.call('PEXPIRE', wk, ttl)
+      if redis.call('EXISTS', q) == 1 then
+        redis.call('RPUSH', base .. ':n', w .. ':' .. b36(now))
+        redis.call('PEXPIRE', base .. ':n', ttl)
+      end
+      return w, f, ttl
+    end
+  end
+end
 local v = redis.call('GET', KEYS[1])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local f, hist = now * 1024, nil
-local retry = false
+local retry, busy, free_fence = false, nil, nil
 if v then
   local dead = string.byte(v, 1) == 45
   local from = dead and 2 or 33
@@ -45,14 +80,28 @@ if v then
   local left = b2 and tonumber(string.sub(v, b2 + 1), 36) - now
   if not dead and (not b2 or left > 0) then
     if string.sub(v, 1, 32) ~= ARGV[1] then
-      return {0, left or redis.call('PTTL', KEYS[1])}
+      busy = left or redis.call('PTTL', KEYS[1])
+    else
+      f, retry = last, true
     end
-    f, retry = last, true
   elseif last >= f then
     f = last + 1
   end
   if b then hist = string.sub(v, b + 1, (b2 or 0) - 1) end
+  free_fence = last
 end
+local waiting = tonumber(ARGV[8] or '0') > 0
+if not busy and not retry and redis.call('EXISTS', KEYS[1] .. ':q') == 1 then
+  local keep = v and redis.call('PTTL', KEYS[1]) or 0
+  local w, gf, gttl = grant(KEYS[1], free_fence or f - 1, hist, keep, now)
+  if w == ARGV[1] then
+    redis.call('DEL', KEYS[1] .. ':w:' .. w)
+    return {1, gf}
+  end
+  if w then busy = gttl end
+end
+if retry and waiting then redis.call('DEL', KEYS[1] .. ':w:' .. ARGV[1]) end
+if busy and not waiting then return {0, busy} end
 if ARGV[3] and not retry then
   local rel, ok
   if hist then
@@ -83,11 +132,22 @@ if ARGV[3] and not retry then
     end
   end
   if failed > 0 then return {2, failed, wait} end
-  if n > 0 then
+  if n > 0 and not busy then
     redis.call('LPUSH', KEYS[2], string.format('%.0f', now))
     redis.call('LTRIM', KEYS[2], 0, n - 1)
     redis.call('PEXPIRE', KEYS[2], win)
   end
+end
+if busy then
+  local q, e = KEYS[1] .. ':q', ARGV[9]
+  if not e or e == '' then
+    e = ARGV[1] .. ':' .. b36(now + tonumber(ARGV[8])) .. ':' ..
+        b36(tonumber(ARGV[2]))
+  end
+  if not redis.call('LPOS', q, e) then redis.call('RPUSH', q, e) end
+  local want = tonumber(ARGV[8]) + tonumber(ARGV[2]) + 1000
+  if redis.call('PTTL', q) < want then redis.call('PEXPIRE', q, want) end
+  return {3, busy, e}
 end
 if hist then
   local keep = math.max(tonumber(ARGV[2]), redis.call('PTTL', KEYS[1]))

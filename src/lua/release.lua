@@ -7,6 +7,9 @@
 -- The tombstone is '-' fence '|' history; history is the outcome's letter
 -- (s, f, n), the release time in server ms and, after a failure or none,
 -- '.' and the time of the last successful release (base 36 numbers).
+-- If waiters are queued (KEYS[1]..':q'), the first live one is granted
+-- the lease instead, carrying this release's history (see acquire.lua),
+-- and no tombstone is written: the handoff is this one script.
 local function b36(n)
   local s = ''
   repeat
@@ -15,6 +18,35 @@ local function b36(n)
     n = (n - d) / 36
   until n == 0
   return s
+end
+-- Grant the resource to the first waiter whose deadline has not passed:
+-- its lease with fence 'f' + 1 and history 'hist' kept 'keep' ms, its
+-- grant pushed on its wake list, and a nudge when more wait behind it.
+local function grant(base, f, hist, keep, now)
+  local q = base .. ':q'
+  while true do
+    local e = redis.call('LPOP', q)
+    if not e then return nil end
+    local c = string.find(e, ':', 34, true)
+    if tonumber(string.sub(e, 34, c - 1), 36) > now then
+      local w, ttl = string.sub(e, 1, 32), tonumber(string.sub(e, c + 1), 36)
+      f = math.max(f + 1, now * 1024)
+      if hist then
+        redis.call('SET', base, w .. b36(f) .. '|' .. hist .. '|' ..
+                   b36(now + ttl), 'PX', math.max(ttl, keep))
+      else
+        redis.call('SET', base, w .. b36(f), 'PXAT', now + ttl)
+      end
+      local wk = base .. ':w:' .. w
+      redis.call('RPUSH', wk, b36(f) .. ':' .. b36(now))
+      redis.call('PEXPIRE', wk, ttl)
+      if redis.call('EXISTS', q) == 1 then
+        redis.call('RPUSH', base .. ':n', w .. ':' .. b36(now))
+        redis.call('PEXPIRE', base .. ':n', ttl)
+      end
+      return w, f, ttl
+    end
+  end
 end
 local v = redis.call('GET', KEYS[1])
 if not v or string.byte(v, 1) == 45 then return {-1} end
@@ -38,5 +70,9 @@ end
 local o = string.sub(ARGV[2], 1, 1)
 local h = o .. b36(now)
 if o ~= 's' and ok ~= '' then h = h .. '.' .. ok end
+if redis.call('EXISTS', KEYS[1] .. ':q') == 1 and
+   grant(KEYS[1], tonumber(f, 36), h, tonumber(ARGV[3]), now) then
+  return {1, tonumber(f, 36)}
+end
 redis.call('SET', KEYS[1], '-' .. f .. '|' .. h, 'PX', ARGV[3])
 return {1, tonumber(f, 36)}

@@ -1,0 +1,7 @@
+/* leasehold(1): in progress. */
+#include "leasehold.h"
+
+int main(void)
+{
+    return 2;
+}

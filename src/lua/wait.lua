@@ -1,0 +1,96 @@
+-- wait: what a queued waiter asks besides acquire.
+-- KEYS[1] lease key (derived, same slot: ':q' queue, ':w:'..id wake lists)
+-- ARGV[1] the waiter's id    ARGV[2] its queue entry
+-- ARGV[3] 'check' (after a nudge) or 'leave' (its deadline passed)
+-- ARGV[4] check: the id granted in the nudge
+-- ARGV[5] check: the reservation in ms (a grant unread this long is
+--         revoked and the next waiter granted)
+-- Reply: {1, fence}  the waiter holds the lease (its wake list emptied)
+--        {3, ttl}    still waiting (its entry is queued); ttl: the holder's
+--        {0}         left (any grant it had is given back)
+local function b36(n)
+  local s = ''
+  repeat
+    local d = n % 36
+    s = string.sub('0123456789abcdefghijklmnopqrstuvwxyz', d + 1, d + 1) .. s
+    n = (n - d) / 36
+  until n == 0
+  return s
+end
+local function grant(base, f, hist, keep, now)
+  local q = base .. ':q'
+  while true do
+    local e = redis.call('LPOP', q)
+    if not e then return nil end
+    local c = string.find(e, ':', 34, true)
+    if tonumber(string.sub(e, 34, c - 1), 36) > now then
+      local w, ttl = string.sub(e, 1, 32), tonumber(string.sub(e, c + 1), 36)
+      f = math.max(f + 1, now * 1024)
+      if hist then
+        redis.call('SET', base, w .. b36(f) .. '|' .. hist .. '|' ..
+                   b36(now + ttl), 'PX', math.max(ttl, keep))
+      else
+        redis.call('SET', base, w .. b36(f), 'PXAT', now + ttl)
+      end
+      local wk = base .. ':w:' .. w
+      redis.call('RPUSH', wk, b36(f) .. ':' .. b36(now))
+      redis.call('PEXPIRE', wk, ttl)
+      if redis.call('EXISTS', q) == 1 then
+        redis.call('RPUSH', base .. ':n', w .. ':' .. b36(now))
+        redis.call('PEXPIRE', base .. ':n', ttl)
+      end
+      return w, f, ttl
+    end
+  end
+end
+-- Take the lease away from 'holder' (its grant unread) and hand it on:
+-- to the next live waiter, else back to a tombstone of its history.
+local function pass_on(base, v, now)
+  local b = string.find(v, '|', 33, true)
+  local b2 = b and string.find(v, '|', b + 1, true)
+  local f = tonumber(string.sub(v, 33, (b or 0) - 1), 36)
+  local hist = b and string.sub(v, b + 1, (b2 or 0) - 1)
+  local keep = redis.call('PTTL', base)
+  redis.call('DEL', base .. ':w:' .. string.sub(v, 1, 32))
+  if grant(base, f, hist, keep, now) then return end
+  if hist then
+    redis.call('SET', base, '-' .. b36(f) .. '|' .. hist, 'PX', keep)
+  else
+    redis.call('SET', base, '-' .. b36(f), 'PX', math.max(keep, 1))
+  end
+end
+local base, id = KEYS[1], ARGV[1]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local v = redis.call('GET', base)
+local mine = v and string.sub(v, 1, 32) == id
+if ARGV[3] == 'leave' then
+  redis.call('LREM', base .. ':q', 0, ARGV[2])
+  if mine then pass_on(base, v, now) end
+  redis.call('DEL', base .. ':w:' .. id)
+  return {0}
+end
+if v and not mine and string.sub(v, 1, 32) == ARGV[4] then
+  local g = redis.call('LINDEX', base .. ':w:' .. ARGV[4], 0)
+  local c = g and string.find(g, ':', 1, true)
+  if c and now - tonumber(string.sub(g, c + 1), 36) >= tonumber(ARGV[5]) then
+    pass_on(base, v, now)
+    v = redis.call('GET', base)
+    mine = v and string.sub(v, 1, 32) == id
+  end
+end
+if mine then
+  redis.call('DEL', base .. ':w:' .. id)
+  local b = string.find(v, '|', 33, true)
+  return {1, tonumber(string.sub(v, 33, (b or 0) - 1), 36)}
+end
+if not redis.call('LPOS', base .. ':q', ARGV[2]) then
+  redis.call('RPUSH', base .. ':q', ARGV[2])
+end
+local ttl = redis.call('PTTL', base)
+if v and string.byte(v, 1) ~= 45 then
+  local b = string.find(v, '|', 33, true)
+  local b2 = b and string.find(v, '|', b + 1, true)
+  if b2 then ttl = tonumber(string.sub(v, b2 + 1), 36) - now end
+end
+return {3, ttl}
