@@ -289,8 +289,8 @@ typedef struct lh_acquire_options {
                                     this condition in any sliding window */
     int64_t window_ms;         /**< the window of max_acquires */
     lh_acquire_result *result; /**< optional out, filled on failure */
-    int64_t wait_ms; /**< 0: one try; else block while the resource is
-                          held, up to this long (see lh_lease_acquire) */
+    int64_t wait_ms;           /**< 0: one try; else block while the resource is
+                                    held, up to this long (see lh_lease_acquire) */
 } lh_acquire_options;
 
 /* clang-format off */
@@ -300,8 +300,18 @@ typedef struct lh_acquire_options {
 /* clang-format on */
 
 /**
- * Try once to acquire the resource named by 'args' (exactly the factory's
- * arity of NUL-terminated UTF-8 strings), in one round trip.
+ * Acquire the resource named by 'args' (exactly the factory's arity of
+ * NUL-terminated UTF-8 strings). Without opts->wait_ms this is one try,
+ * in one round trip.
+ *
+ * With opts->wait_ms > 0, a held resource queues the caller (first come,
+ * first served) and the call blocks until the holder's release hands the
+ * lease over (the caller wakes holding it, with its full TTL and no
+ * further round trip), or the holder's lease expires, or the wait passes:
+ * LH_ERR_TIMEOUT, with nothing acquired and the caller out of the queue.
+ * Waiting blocks the client's connection: give each waiter a client of
+ * its own. Conditions are checked when the caller queues and fail at once;
+ * max_acquires cannot be combined with a wait.
  *
  * The new lease has a fresh 128-bit id (or opts->id) and a fencing token
  * strictly greater than every earlier token of the resource, across
@@ -309,7 +319,8 @@ typedef struct lh_acquire_options {
  * already holds the resource (a retry after a lost reply), the call
  * succeeds with the same fence and the TTL set anew.
  *
- * Returns: LH_OK; LH_ERR_HELD (another lease holds it); LH_ERR_CONDITION
+ * Returns: LH_OK; LH_ERR_HELD (another lease holds it); LH_ERR_TIMEOUT
+ * (opts->wait_ms passed); LH_ERR_CONDITION
  * (a condition failed: opts->result, if given, says which and when it
  * would pass); LH_ERR_INVALID (wrong arity, bad argument, TTL, id or
  * condition).
@@ -569,8 +580,8 @@ typedef int (*lh_list_fn)(const lh_lease *lease, void *payload);
  * calling thread and must not use 'client'.
  */
 LH_EXTERN lh_status lh_resource_list(lh_client *client,
-                                     const lh_factory *factory,
-                                     lh_list_fn fn, void *payload);
+                                     const lh_factory *factory, lh_list_fn fn,
+                                     void *payload);
 
 /* ------------------------------------------------------------------------
  * Inspecting a resource
