@@ -28,8 +28,10 @@
 #define EXAMPLE_ROOT "demo"
 #define EXAMPLE_PREFIX "account"
 #define EXAMPLE_TTL_MS 10000
-/* The examples use no conditions (cooldowns...), so the record of each
- * account's last release need not be kept for the default 7 days. */
+/* How long the record of each account's last release is kept. The only
+ * condition the examples use is the producer's cooldown (milliseconds
+ * after a release), so it need not be kept for the default 7 days; a
+ * cooldown may be at most this long. */
 #define EXAMPLE_RETENTION_MS (10 * 60 * 1000)
 /* Each account's data: a hash {balance, jobs} in the lease's hash slot. */
 #define EXAMPLE_DATA "account"

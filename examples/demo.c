@@ -1,6 +1,6 @@
 /*
  * demo.c - the main job: producers and workers share accounts in Redis,
- * some workers are too slow for their leases, and no update is lost.
+ * some workers are slow or get stuck, and no update is lost.
  *
  * Unless $LEASEHOLD_URL names a Redis to use, the demo starts a private
  * redis-server on a Unix socket in a new temporary directory (no TCP
@@ -9,15 +9,21 @@
  *
  * It runs several producer and worker processes at once (the programs
  * next to this one). Producers lease an account before they queue a job
- * for it; workers run each job under its lease. One job in K (at random)
- * is slower than the lease TTL: its lease expires, a newer job for
- * the account may get a new lease, and the slow worker's guarded write is
- * refused. At the end the demo counts, independently of the leases, the
- * updates recorded in Redis against those the workers report applied:
+ * for it, unless the account was released less than a cooldown ago;
+ * workers run each job under its lease, renewed while the job works.
+ * One job in K (--slow-every, at random) works for twice the lease TTL:
+ * its renewer keeps the lease alive and its write goes through. One job
+ * in K (--stuck-every) stalls for longer than the TTL without renewing,
+ * like a stopped process: its lease expires, a newer job for the account
+ * may get a new lease, and the stuck worker's write is skipped (its
+ * renewer noticed the loss) or refused by the guard (it stalled after its
+ * last check). At the end the demo counts, independently of the leases,
+ * the updates recorded in Redis against those the workers report applied:
  * each lost update is one missing. It must be 0.
  *
  * Usage: demo [--producers N] [--jobs N] [--accounts N] [--workers N]
- *             [--ttl DUR] [--slow-every K] [--interval DUR] [--no-guard]
+ *             [--ttl DUR] [--slow-every K] [--stuck-every K]
+ *             [--interval DUR] [--cooldown DUR] [--no-guard]
  * Exit status 0 only if every process ran cleanly and no update was lost.
  */
 #include "common.h"
@@ -33,8 +39,8 @@
 #define MAX_PROCS 64
 
 struct options {
-    long producers, jobs, accounts, workers, slow_every;
-    int64_t ttl_ms, interval_ms;
+    long producers, jobs, accounts, workers, slow_every, stuck_every;
+    int64_t ttl_ms, interval_ms, cooldown_ms;
     int guarded; /* 0 with --no-guard: watch updates get lost */
 };
 
@@ -55,7 +61,10 @@ struct child {
 /* What the producers and workers reported, added up. */
 struct totals {
     long long enqueued, duplicates, done, stale, applied;
-    long long refused;     /* stale jobs whose write was refused */
+    long long cooldowns;   /* jobs not queued: the account was cooling down */
+    long long refused;     /* stale jobs whose write the guard refused */
+    long long lost;        /* stale jobs whose renewer found the loss */
+    long long renewed;     /* jobs done that outlived their TTL */
     long long failures;    /* of producers and workers */
     long long jobs_failed; /* jobs that a worker could not run */
     int broken;            /* some process failed or printed no summary */
@@ -82,7 +91,8 @@ static volatile sig_atomic_t got_signal;
 
 static const char usage[] =
     "usage: demo [--producers N] [--jobs N] [--accounts N] [--workers N]\n"
-    "            [--ttl DUR] [--slow-every K] [--interval DUR] [--no-guard]\n";
+    "            [--ttl DUR] [--slow-every K] [--stuck-every K]\n"
+    "            [--interval DUR] [--cooldown DUR] [--no-guard]\n";
 
 /* Parse the command line into 'o'. 0, 1 for --help, or -1. */
 static int parse_options(struct options *o, int argc, char **argv)
@@ -94,14 +104,17 @@ static int parse_options(struct options *o, int argc, char **argv)
         {"workers", required_argument, NULL, 'w'},
         {"ttl", required_argument, NULL, 't'},
         {"slow-every", required_argument, NULL, 's'},
+        {"stuck-every", required_argument, NULL, 'k'},
         {"interval", required_argument, NULL, 'i'},
+        {"cooldown", required_argument, NULL, 'c'},
         {"no-guard", no_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int c, bad = 0;
 
     o->producers = 3, o->jobs = 200, o->accounts = 20, o->workers = 4;
-    o->slow_every = 40, o->ttl_ms = 200, o->interval_ms = 10, o->guarded = 1;
+    o->slow_every = 40, o->stuck_every = 40, o->ttl_ms = 200;
+    o->interval_ms = 10, o->cooldown_ms = 20, o->guarded = 1;
     while (!bad && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         if (c == 'p' || c == 'w')
             bad = parse_long(c == 'p' ? &o->producers : &o->workers, optarg, 1,
@@ -109,10 +122,13 @@ static int parse_options(struct options *o, int argc, char **argv)
         else if (c == 'j' || c == 'a')
             bad = parse_long(c == 'j' ? &o->jobs : &o->accounts, optarg,
                              c == 'a', 1000000L);
-        else if (c == 's')
-            bad = parse_long(&o->slow_every, optarg, 0, 1000000L);
-        else if (c == 't' || c == 'i')
-            bad = lh_duration_parse(c == 't' ? &o->ttl_ms : &o->interval_ms,
+        else if (c == 's' || c == 'k')
+            bad = parse_long(c == 's' ? &o->slow_every : &o->stuck_every,
+                             optarg, 0, 1000000L);
+        else if (c == 't' || c == 'i' || c == 'c')
+            bad = lh_duration_parse(c == 't'   ? &o->ttl_ms
+                                    : c == 'i' ? &o->interval_ms
+                                               : &o->cooldown_ms,
                                     optarg) != LH_OK;
         else if (c == 'n')
             o->guarded = 0;
@@ -360,24 +376,27 @@ static void stop_children(struct child *kids, long n)
 
 static int start_worker(struct demo *d, struct child *c)
 {
-    char slow[24];
+    char slow[24], stuck[24];
     /* clang-format off */
     const char *argv[] = {d->worker, "--url", d->url, "--root", d->root,
-                          "--slow-every", slow, "--idle", "5s",
+                          "--slow-every", slow, "--stuck-every", stuck,
+                          "--idle", "5s",
                           d->opt.guarded ? NULL : "--no-guard", NULL};
     /* clang-format on */
 
     snprintf(slow, sizeof(slow), "%ld", d->opt.slow_every);
+    snprintf(stuck, sizeof(stuck), "%ld", d->opt.stuck_every);
     return spawn(c, argv);
 }
 
 static int start_producer(struct demo *d, struct child *c)
 {
-    char jobs[24], accounts[24], ttl[32], interval[32];
+    char jobs[24], accounts[24], ttl[32], interval[32], cooldown[32];
     /* clang-format off */
     const char *argv[] = {d->producer, "--url", d->url, "--root", d->root,
                           "--jobs", jobs, "--accounts", accounts,
-                          "--ttl", ttl, "--interval", interval, NULL};
+                          "--ttl", ttl, "--interval", interval,
+                          "--cooldown", cooldown, NULL};
     /* clang-format on */
 
     snprintf(jobs, sizeof(jobs), "%ld", d->opt.jobs);
@@ -385,6 +404,8 @@ static int start_producer(struct demo *d, struct child *c)
     snprintf(ttl, sizeof(ttl), "%lldms", (long long)d->opt.ttl_ms);
     snprintf(interval, sizeof(interval), "%lldms",
              (long long)d->opt.interval_ms);
+    snprintf(cooldown, sizeof(cooldown), "%lldms",
+             (long long)d->opt.cooldown_ms);
     return spawn(c, argv);
 }
 
@@ -409,7 +430,8 @@ static int report_value(const char *line, const char *key, long long *out)
 static void add_report(struct totals *t, const struct child *c, int worker)
 {
     const char *l = c->line;
-    long long a = 0, b = 0, f = 0, applied = 0, refused = 0;
+    long long a = 0, b = 0, f = 0, applied = 0, refused = 0, lost = 0;
+    long long renewed = 0, cooldowns = 0;
     int bad = !c->ok || report_value(l, "failures", &f);
 
     if (worker) {
@@ -417,13 +439,16 @@ static void add_report(struct totals *t, const struct child *c, int worker)
         bad |= report_value(l, "stale_rejected", &b) != 0;
         bad |= report_value(l, "applied", &applied) != 0;
         bad |= report_value(l, "refused_writes", &refused) != 0;
+        bad |= report_value(l, "lost_leases", &lost) != 0;
+        bad |= report_value(l, "renewed", &renewed) != 0;
         t->done += a, t->stale += b, t->applied += applied;
-        t->refused += refused;
+        t->refused += refused, t->lost += lost, t->renewed += renewed;
         t->jobs_failed += f;
     } else {
         bad |= report_value(l, "enqueued", &a) != 0;
         bad |= report_value(l, "duplicates_refused", &b) != 0;
-        t->enqueued += a, t->duplicates += b;
+        bad |= report_value(l, "cooldown_refused", &cooldowns) != 0;
+        t->enqueued += a, t->duplicates += b, t->cooldowns += cooldowns;
     }
     t->failures += f;
     t->broken |= bad;
@@ -501,7 +526,7 @@ done:
 }
 
 /*
- * Print the summary; its last four lines are what the main job promises.
+ * Print the summary; its last five lines are what the main job promises.
  * "lost updates" counts the updates the workers applied that Redis does
  * not hold. Returns the exit status: 0 only if all went well.
  */
@@ -512,10 +537,14 @@ static int report(const struct demo *d, const struct ledger *l, int64_t ms)
     const char *why = NULL;
 
     printf("\njobs enqueued: %lld (done %lld, failed %lld, stale %lld: "
-           "%lld expired in the queue,\n  %lld ran out of lease and had "
-           "their write refused)\n",
+           "%lld expired in the queue,\n  %lld lost their lease while "
+           "running and skipped their write, %lld had\n  their write "
+           "refused by the guard)\n",
            t->enqueued, t->done, t->jobs_failed, t->stale,
-           t->stale - t->refused, t->refused);
+           t->stale - t->lost - t->refused, t->lost, t->refused);
+    printf("jobs done that outlived their lease TTL, kept alive by their "
+           "renewer: %lld\n",
+           t->renewed);
     printf("updates the workers applied: %lld, amounts summing to %lld\n",
            t->done, t->applied);
     printf("updates recorded in Redis:   %lld, balances summing to %lld\n",
@@ -524,6 +553,7 @@ static int report(const struct demo *d, const struct ledger *l, int64_t ms)
            (double)ms / 1000.0);
     printf("jobs done: %lld\nduplicates refused: %lld\n", t->done,
            t->duplicates);
+    printf("cooldowns refused: %lld\n", t->cooldowns);
     printf("stale leases rejected: %lld\nlost updates: %lld\n", t->stale, lost);
     if (t->broken || t->failures > 0)
         why = "a producer or a worker failed";
@@ -624,11 +654,18 @@ int main(int argc, char **argv)
     printf("leasehold demo: %ld producers x %ld jobs on %ld accounts, "
            "%ld workers\n",
            d.opt.producers, d.opt.jobs, d.opt.accounts, d.opt.workers);
-    printf("lease TTL %lld ms; ", (long long)d.opt.ttl_ms);
+    printf("lease TTL %lld ms, renewed while a job runs; cooldown %lld ms "
+           "after a release\n",
+           (long long)d.opt.ttl_ms, (long long)d.opt.cooldown_ms);
     if (d.opt.slow_every > 0)
-        printf("1 job in %ld, at random, outlives its lease", d.opt.slow_every);
+        printf("1 job in %ld, at random, works for twice the TTL; ",
+               d.opt.slow_every);
     else
-        printf("no job outlives its lease");
+        printf("no job is slow; ");
+    if (d.opt.stuck_every > 0)
+        printf("1 in %ld stalls without renewing", d.opt.stuck_every);
+    else
+        printf("none stalls");
     printf("%s\n", d.opt.guarded ? "" : "; writes NOT guarded");
     rc = 1;
     if (sibling(d.producer, sizeof(d.producer), "producer") == 0 &&

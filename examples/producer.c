@@ -9,9 +9,17 @@
  * "lease" member; the worker that pops the job confirms it, writes under
  * it and releases it.
  *
+ * The acquire also asks for a cooldown (--cooldown DUR): an account that
+ * was released less than DUR ago gets no new job yet. Redis checks it in
+ * the same atomic acquire, on its own clock, against the time of the
+ * account's last release; when it fails the acquire returns
+ * LH_ERR_CONDITION (not LH_ERR_HELD: nobody holds the account) and says
+ * when it would pass. Such a job is counted as a cooldown refused.
+ *
  * Usage: producer [--url URL] [--root ROOT] [--jobs N] [--accounts N]
- *                 [--ttl DUR] [--interval DUR]
- * Prints one line: enqueued=N duplicates_refused=N failures=N
+ *                 [--ttl DUR] [--interval DUR] [--cooldown DUR]
+ * Prints one line: enqueued=N duplicates_refused=N cooldown_refused=N
+ * failures=N
  */
 #include "common.h"
 
@@ -24,11 +32,20 @@ struct options {
     long accounts;       /* pick each job's account among this many */
     int64_t ttl_ms;      /* lease TTL: covers queueing and running */
     int64_t interval_ms; /* pause between two jobs */
+    int64_t cooldown_ms; /* since the account's last release; 0: none */
+};
+
+/* How an attempt to queue a job ended. */
+enum attempt {
+    QUEUED,    /* leased and pushed */
+    DUPLICATE, /* the account is leased: a job for it is queued or running */
+    COOLDOWN,  /* the account is free but was released too recently */
+    FAILED     /* an error, told on stderr */
 };
 
 static const char usage[] =
     "usage: producer [--url URL] [--root ROOT] [--jobs N] [--accounts N]\n"
-    "                [--ttl DUR] [--interval DUR]\n";
+    "                [--ttl DUR] [--interval DUR] [--cooldown DUR]\n";
 
 /* Parse the command line into 'o'. 0, 1 for --help, or -1. */
 static int parse_options(struct options *o, int argc, char **argv)
@@ -40,12 +57,13 @@ static int parse_options(struct options *o, int argc, char **argv)
         {"accounts", required_argument, NULL, 'a'},
         {"ttl", required_argument, NULL, 't'},
         {"interval", required_argument, NULL, 'i'},
+        {"cooldown", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int c, bad = 0;
 
     o->url = NULL, o->root = EXAMPLE_ROOT, o->jobs = 100, o->accounts = 10;
-    o->ttl_ms = EXAMPLE_TTL_MS, o->interval_ms = 0;
+    o->ttl_ms = EXAMPLE_TTL_MS, o->interval_ms = 0, o->cooldown_ms = 20;
     while (!bad && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         if (c == 'u')
             o->url = optarg;
@@ -57,8 +75,10 @@ static int parse_options(struct options *o, int argc, char **argv)
             bad = parse_long(&o->accounts, optarg, 1, 1000000L);
         else if (c == 't')
             bad = lh_duration_parse(&o->ttl_ms, optarg) != LH_OK;
-        else if (c == 'i')
-            bad = lh_duration_parse(&o->interval_ms, optarg) != LH_OK;
+        else if (c == 'i' || c == 'c')
+            bad =
+                lh_duration_parse(c == 'i' ? &o->interval_ms : &o->cooldown_ms,
+                                  optarg) != LH_OK;
         else
             return c == 'h' ? 1 : -1;
     }
@@ -105,32 +125,42 @@ done:
 
 /*
  * Queue one job that adds 'amount' to 'account': lease first, then push.
- * Returns 1 if the job was queued, 0 if the account already has a job
- * queued or running (a duplicate refused), -1 on error.
+ * The lease is granted only if the account was last released at least
+ * 'cooldown_ms' ago (0: no cooldown).
  */
-static int enqueue_one(lh_client *client, const lh_factory *factory,
-                       redisContext *queue, const char *qkey,
-                       const char *account, long amount)
+static enum attempt enqueue_one(lh_client *client, const lh_factory *factory,
+                                redisContext *queue, const char *qkey,
+                                const char *account, long amount,
+                                int64_t cooldown_ms)
 {
+    lh_acquire_options ao = LH_ACQUIRE_OPTIONS_INIT;
+    lh_acquire_result why = {0, 0};
     const char *args[1] = {account};
     lh_lease *lease = NULL;
+    enum attempt rc = FAILED;
     json_t *job;
     lh_status st;
-    int rc = -1;
 
+    ao.cooldown_ms = cooldown_ms; /* since the last release, any outcome */
+    ao.result = &why;             /* on LH_ERR_CONDITION: which, and when */
     /* One try, no waiting: we get the account or another job has it. */
-    st = lh_lease_acquire(&lease, client, factory, args, 1, NULL);
+    st = lh_lease_acquire(&lease, client, factory, args, 1, &ao);
     if (st == LH_ERR_HELD)
-        return 0;
+        return DUPLICATE;
+    /* The account is free but cooling down: why.failed is
+     * LH_COND_COOLDOWN and the cooldown passes in why.retry_after_ms. A
+     * real producer would queue the job again then; this one drops it. */
+    if (st == LH_ERR_CONDITION && (why.failed & LH_COND_COOLDOWN))
+        return COOLDOWN;
     if (st != LH_OK) {
         fprintf(stderr, "producer: acquire %s: %s\n", account,
                 lh_errmsg(client));
-        return -1;
+        return FAILED;
     }
     job = json_pack("{s:s, s:I}", "account", account, "amount",
                     (json_int_t)amount);
     if (job != NULL && push_job(queue, qkey, job, lease) == 0) {
-        rc = 1;
+        rc = QUEUED;
     } else {
         if (job == NULL)
             fprintf(stderr, "producer: payload: out of memory\n");
@@ -146,7 +176,7 @@ static int enqueue_one(lh_client *client, const lh_factory *factory,
 
 int main(int argc, char **argv)
 {
-    long enqueued = 0, duplicates = 0, failures = 0, i;
+    long enqueued = 0, duplicates = 0, cooldowns = 0, failures = 0, i;
     lh_client *client = NULL;
     lh_factory *factory = NULL;
     redisContext *queue = NULL;
@@ -168,17 +198,20 @@ int main(int argc, char **argv)
     queue_name(qkey, sizeof(qkey), o.root);
     for (i = 0; i < o.jobs; i++) {
         long amount = 1 + (long)(next_random(&seed) % 100);
-        int r;
+        enum attempt r;
 
         account_name(account, sizeof(account),
                      (long)(next_random(&seed) % (uint64_t)o.accounts));
-        r = enqueue_one(client, factory, queue, qkey, account, amount);
-        enqueued += r == 1, duplicates += r == 0, failures += r < 0;
+        r = enqueue_one(client, factory, queue, qkey, account, amount,
+                        o.cooldown_ms);
+        enqueued += r == QUEUED, duplicates += r == DUPLICATE;
+        cooldowns += r == COOLDOWN, failures += r == FAILED;
         if (o.interval_ms > 0)
             sleep_ms(o.interval_ms);
     }
-    printf("enqueued=%ld duplicates_refused=%ld failures=%ld\n", enqueued,
-           duplicates, failures);
+    printf("enqueued=%ld duplicates_refused=%ld cooldown_refused=%ld "
+           "failures=%ld\n",
+           enqueued, duplicates, cooldowns, failures);
     rc = failures > 0;
 done:
     if (queue)
