@@ -289,12 +289,13 @@ typedef struct lh_acquire_options {
                                     this condition in any sliding window */
     int64_t window_ms;         /**< the window of max_acquires */
     lh_acquire_result *result; /**< optional out, filled on failure */
+    /* version 3 */
     int64_t wait_ms;           /**< 0: one try; else block while the resource is
                                     held, up to this long (see lh_lease_acquire) */
 } lh_acquire_options;
 
 /* clang-format off */
-#define LH_ACQUIRE_OPTIONS_VERSION 2
+#define LH_ACQUIRE_OPTIONS_VERSION 3
 #define LH_ACQUIRE_OPTIONS_INIT \
     {LH_ACQUIRE_OPTIONS_VERSION, 0, NULL, 0, 0, 0, 0, 0, NULL, 0}
 /* clang-format on */

@@ -25,11 +25,17 @@ typedef struct request {
     int windowed;    /* the max-per-window condition: send KEYS[2] */
 } request;
 
+/* wait_ms came with version 3 of the options. */
+static int64_t wait_of(const lh_acquire_options *o)
+{
+    return o && o->version >= 3 ? o->wait_ms : 0;
+}
+
 static int has_conditions(const lh_acquire_options *o)
 {
     return o && o->version >= 2 &&
            (o->cooldown_ms || o->require_success_within_ms || o->max_acquires ||
-            o->window_ms || o->wait_ms);
+            o->window_ms || wait_of(o));
 }
 
 /* Durations of conditions: 0 (none) or 1 ms up to the retention, which
@@ -51,11 +57,11 @@ static lh_status check_conditions(lh_client *c, const lh_factory *f,
                             "acquire: %s %" PRId64 " ms is outside 0 to the "
                             "retention (%" PRId64 " ms)",
                             d[i].name, d[i].ms, f->retention_ms);
-    if (o->wait_ms < 0 || o->wait_ms > LH_MAX_TTL_MS)
+    if (wait_of(o) < 0 || wait_of(o) > LH_MAX_TTL_MS)
         return lh__fail(c, LH_ERR_INVALID,
                         "acquire: wait %" PRId64 " ms is outside 0 to 30 days",
-                        o->wait_ms);
-    if (o->wait_ms > 0 && o->max_acquires > 0)
+                        wait_of(o));
+    if (wait_of(o) > 0 && o->max_acquires > 0)
         return lh__fail(c, LH_ERR_INVALID,
                         "acquire: max_acquires cannot be combined with a "
                         "wait");
@@ -81,7 +87,7 @@ static void lay_out(request *q, const lh_acquire_options *o)
         v[3] = o->max_acquires, v[4] = o->window_ms;
         q->argc = 7;
         q->windowed = o->max_acquires > 0;
-        q->wait_ms = o->wait_ms;
+        q->wait_ms = wait_of(o);
     }
     for (i = 0; i < 5; i++)
         snprintf(q->num[i], sizeof(q->num[i]), "%" PRId64, v[i]);
