@@ -126,13 +126,17 @@ typedef struct lh_client_options {
     unsigned version;           /**< LH_CLIENT_OPTIONS_VERSION */
     int64_t connect_timeout_ms; /**< 0: from the URL, else 2000 */
     int64_t timeout_ms;         /**< per command; 0: from the URL, else 2000 */
+    /* version 2 */
+    int min_replicas; /**< after each write, WAIT for this many replicas;
+                           too few within the command timeout (WAIT's own
+                           timeout is 3/4 of it) is LH_ERR_QUORUM, and the
+                           write did happen on the master */
 } lh_client_options;
 
-#define LH_CLIENT_OPTIONS_VERSION 1
-#define LH_CLIENT_OPTIONS_INIT                                                 \
-    {                                                                          \
-        LH_CLIENT_OPTIONS_VERSION, 0, 0                                        \
-    }
+/* clang-format off */
+#define LH_CLIENT_OPTIONS_VERSION 2
+#define LH_CLIENT_OPTIONS_INIT {LH_CLIENT_OPTIONS_VERSION, 0, 0, 0}
+/* clang-format on */
 
 /**
  * Connect to Redis.
@@ -290,8 +294,8 @@ typedef struct lh_acquire_options {
     int64_t window_ms;         /**< the window of max_acquires */
     lh_acquire_result *result; /**< optional out, filled on failure */
     /* version 3 */
-    int64_t wait_ms;           /**< 0: one try; else block while the resource is
-                                    held, up to this long (see lh_lease_acquire) */
+    int64_t wait_ms; /**< 0: one try; else block while the resource is
+                          held, up to this long (see lh_lease_acquire) */
 } lh_acquire_options;
 
 /* clang-format off */

@@ -304,7 +304,8 @@ lh_status lh_client_open(lh_client **out, const char *url,
         return lh__seterr(err, LH_ERR_INVALID, "client: out is NULL");
     *out = NULL;
     if (opts && (opts->version < 1 || opts->connect_timeout_ms < 0 ||
-                 opts->timeout_ms < 0))
+                 opts->timeout_ms < 0 ||
+                 (opts->version >= 2 && opts->min_replicas < 0)))
         return lh__seterr(err, LH_ERR_INVALID,
                           "client options: bad version or timeout");
     if ((c = lh__calloc(1, sizeof(*c))) == NULL)
@@ -324,6 +325,9 @@ lh_status lh_client_open(lh_client **out, const char *url,
     c->conn.timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms
                          : c->conn.url.timeout_ms ? c->conn.url.timeout_ms
                                                   : LH__DEFAULT_TIMEOUT_MS;
+    c->conn.min_replicas = opts && opts->version >= 2 && opts->min_replicas > 0
+                               ? opts->min_replicas
+                               : 0;
     if ((st = lh__conn_connect(c)) != LH_OK) {
         lh__client_to_error(err, c, st);
         lh_client_free(c);
@@ -344,6 +348,7 @@ lh_status lh__client_open_like(lh_client **out, const lh_client *c,
 
     o.connect_timeout_ms = c->conn.connect_timeout_ms;
     o.timeout_ms = c->conn.timeout_ms;
+    o.min_replicas = c->conn.min_replicas;
     return lh_client_open(out, c->conn.url_text, &o, err);
 }
 

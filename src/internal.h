@@ -84,6 +84,7 @@ typedef struct lh__conn {
     redisContext *ctx;
     int64_t connect_timeout_ms;
     int64_t timeout_ms;
+    int min_replicas; /* WAIT for this many replicas after each write */
 } lh__conn;
 
 typedef struct lh__cmd {

@@ -104,6 +104,42 @@ static void evalsha_words(const lh__script *script, char *numkeys, size_t nkeys,
     }
 }
 
+/* After a write, WAIT for the client's min_replicas on the same
+ * connection; WAIT's own timeout is shorter than the socket's, so too few
+ * replicas is LH_ERR_QUORUM, never an I/O timeout. */
+static lh_status wait_replicas(lh_client *c, const lh__script *script,
+                               const char *key)
+{
+    const char *argv[3];
+    char n[16], ms[24];
+    redisReply *r;
+    long long acked;
+    lh_status st;
+
+    snprintf(n, sizeof(n), "%d", c->conn.min_replicas);
+    snprintf(ms, sizeof(ms), "%lld", (long long)(c->conn.timeout_ms * 3 / 4));
+    argv[0] = "WAIT", argv[1] = n, argv[2] = ms;
+    if ((st = lh__conn_call(c, key, 3, argv, NULL, &r)) != LH_OK)
+        return st;
+    if (r->type != REDIS_REPLY_INTEGER) {
+        st = r->type == REDIS_REPLY_ERROR ? lh__redis_error(c, r, "WAIT")
+                                          : lh__fail(c, LH_ERR_IO,
+                                                     "WAIT: "
+                                                     "unexpected reply");
+        freeReplyObject(r);
+        return st;
+    }
+    acked = r->integer;
+    freeReplyObject(r);
+    if (acked >= c->conn.min_replicas)
+        return LH_OK;
+    return lh__fail(c, LH_ERR_QUORUM,
+                    "%s %.200s: the write happened on the master, but only "
+                    "%lld of %d replicas acknowledged it within %s ms",
+                    script->name, key ? key : "", acked, c->conn.min_replicas,
+                    ms);
+}
+
 lh_status lh__script_call(lh_client *c, const lh__script *script, size_t nkeys,
                           const char *const *keys, const size_t *keylens,
                           size_t nargs, const char *const *args,
@@ -137,6 +173,11 @@ lh_status lh__script_call(lh_client *c, const lh__script *script, size_t nkeys,
         snprintf(what, sizeof(what), "%s %.80s", script->name,
                  nkeys ? keys[0] : "");
         st = lh__redis_error(c, r, what);
+        freeReplyObject(r);
+        goto done;
+    }
+    if (!script->readonly && c->conn.min_replicas > 0 &&
+        (st = wait_replicas(c, script, nkeys ? keys[0] : NULL)) != LH_OK) {
         freeReplyObject(r);
         goto done;
     }

@@ -2,8 +2,8 @@
 # cli.sh - the leasehold(1) tool against the suite's own redis-server
 # (run under tests/with-redis.sh, which exports LEASEHOLD_TEST_URL).
 #
-# Every command and exit status (8 needs Redlock or replicas, which this
-# version lacks), the JSON shapes (checked member by member with python3,
+# Every command and exit status (8 with --min-replicas and a replica the
+# test starts), the JSON shapes (checked member by member with python3,
 # and by python3 -m json.tool), a lease piped from acquire into confirm,
 # payloads with a "lease" member, blocking and conditional acquires, list
 # with thousands of leases, and run: success, failure, longer than the TTL,
@@ -451,10 +451,36 @@ st=$?
 expect 0 "--url wins over LEASEHOLD_URL"
 raw --url redis://127.0.0.1:1 inspect q
 expect_error 1 "Redis unreachable: 1"
-lh --min-replicas 1 inspect q
-expect_error 2 "--min-replicas 1 is not supported" "min-replicas"
 lh --min-replicas 0 inspect q
 expect 0 "--min-replicas 0"
+lh --min-replicas x inspect q
+expect_error 2 "--min-replicas x" "min-replicas"
+
+# ---- replicas: WAIT after each write ------------------------------------------
+# No replica: the write happens on the master, too few acknowledge: 8.
+lh --min-replicas 1 acquire mr1
+expect_error 8 "--min-replicas 1 without replicas: 8" "master"
+lh inspect mr1
+check_json "the unacknowledged write is on the master" 'd["held"] is True'
+# A replica of the test server: the same acquire is acknowledged.
+rport=$(( ( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 20000 ) + 30000 ))
+mport=${U##*:}
+"$RCLI" -u "$U" CONFIG SET repl-diskless-sync-delay 0 >/dev/null
+redis-server --bind 127.0.0.1 --port "$rport" --save '' --appendonly no \
+    --replicaof 127.0.0.1 "$mport" --dir "$tmp" --logfile "$tmp/replica.log" \
+    --daemonize yes --pidfile "$tmp/replica.pid" >/dev/null 2>&1
+replica_online() {
+    "$RCLI" -u "$U" INFO replication | grep -q "port=$rport,state=online"
+}
+if poll_until 200 replica_online; then
+    lh --min-replicas 1 acquire mr2
+    expect 0 "--min-replicas 1 with a replica online"
+    lh --min-replicas 2 acquire mr3
+    expect_error 8 "--min-replicas 2 with one replica: 8" "1 of 2"
+else
+    not_ok "a replica of the test server came online"
+fi
+[ -s "$tmp/replica.pid" ] && kill "$(cat "$tmp/replica.pid")" 2>/dev/null
 
 # ---- run ---------------------------------------------------------------------------
 lh run r1 -- true

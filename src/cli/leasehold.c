@@ -146,7 +146,7 @@ static const char tool_help[] =
     "  --arity N          ARGs naming a resource, 0 to 16 (default: 1)\n"
     "  --ttl DUR          lease TTL (default: 60s)\n"
     "  --min-replicas N   replicas to acknowledge each write (default: 0;\n"
-    "                     only 0 is supported by this version)\n"
+    "                     too few within the timeout: exit 8)\n"
     "  -h, --help         show this help and exit\n"
     "  --version          show the version and exit\n"
     "\n"
@@ -409,12 +409,6 @@ static int global_option(tool *t, const optspec *o, const char *v)
     case O_MIN_REPLICAS:
         if (parse_int(&t->min_replicas, "--min-replicas", v, 0, 1000) != GO_ON)
             return ES_USAGE;
-        if (t->min_replicas > 0)
-            return fail(ES_USAGE,
-                        "--min-replicas %ld: replica "
-                        "acknowledgement (WAIT) is not supported "
-                        "by this version; only 0 is",
-                        t->min_replicas);
         return GO_ON;
     default:
         return fail(ES_USAGE, "internal: unexpected option %s", o->name);
@@ -459,10 +453,12 @@ static int make_factory(tool *t)
 
 static int connect_client(tool *t)
 {
+    lh_client_options co = LH_CLIENT_OPTIONS_INIT;
     lh_error err;
     lh_status st;
 
-    st = lh_client_open(&t->client, t->url, NULL, &err);
+    co.min_replicas = (int)t->min_replicas;
+    st = lh_client_open(&t->client, t->url, &co, &err);
     if (st != LH_OK)
         return fail(exit_status(st), "%s", err.message);
     return GO_ON;
