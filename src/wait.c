@@ -27,6 +27,9 @@
 #define RESERVATION_MS 120 /* a grant unread this long is revoked (+tick) */
 #define RESERVATION_ARG "100"
 #define BLOCK_CAP_MS 2000 /* re-check at least this often */
+/* Redis ends a blocking command's timeout on its cron tick, up to
+ * 1000/hz ms late (hz >= 1): the socket waits that much longer. */
+#define TICK_SLACK_MS 1000
 
 typedef struct waiter {
     lh_client *c;
@@ -67,7 +70,8 @@ static lh_status block_on(waiter *w, int nkeys, int64_t ms, redisReply **r)
     argv[2] = w->nudge;
     argv[nkeys + 1] = secs;
     /* the socket must outwait the server's own timeout */
-    lh__conn_set_timeouts(w->c, w->c->conn.connect_timeout_ms, old + ms);
+    lh__conn_set_timeouts(w->c, w->c->conn.connect_timeout_ms,
+                          old + ms + TICK_SLACK_MS);
     st = lh__conn_call(w->c, w->l->key, nkeys + 2, argv, NULL, r);
     lh__conn_set_timeouts(w->c, w->c->conn.connect_timeout_ms, old);
     if (st == LH_OK && (*r)->type == REDIS_REPLY_NIL) {

@@ -40,7 +40,8 @@ end
 -- Grant the resource to the first waiter whose deadline has not passed:
 -- its lease with fence 'f' + 1 and history 'hist' kept 'keep' ms, its
 -- grant pushed on its wake list, and a nudge when more wait behind it.
-local function grant(base, f, hist, keep, now)
+-- 'nowb': b36(now), if the caller has it.
+local function grant(base, f, hist, keep, now, nowb)
   local q = base .. ':q'
   while true do
     local e = redis.call('LPOP', q)
@@ -49,17 +50,19 @@ local function grant(base, f, hist, keep, now)
     if tonumber(string.sub(e, 34, c - 1), 36) > now then
       local w, ttl = string.sub(e, 1, 32), tonumber(string.sub(e, c + 1), 36)
       f = math.max(f + 1, now * 1024)
+      local fb = b36(f)
+      nowb = nowb or b36(now)
       if hist then
-        redis.call('SET', base, w .. b36(f) .. '|' .. hist .. '|' ..
+        redis.call('SET', base, w .. fb .. '|' .. hist .. '|' ..
                    b36(now + ttl), 'PX', math.max(ttl, keep))
       else
-        redis.call('SET', base, w .. b36(f), 'PXAT', now + ttl)
+        redis.call('SET', base, w .. fb, 'PXAT', now + ttl)
       end
       local wk = base .. ':w:' .. w
-      redis.call('RPUSH', wk, b36(f) .. ':' .. b36(now))
+      redis.call('RPUSH', wk, fb .. ':' .. nowb)
       redis.call('PEXPIRE', wk, ttl)
       if redis.call('EXISTS', q) == 1 then
-        redis.call('RPUSH', base .. ':n', w .. ':' .. b36(now))
+        redis.call('RPUSH', base .. ':n', w .. ':' .. nowb)
         redis.call('PEXPIRE', base .. ':n', ttl)
       end
       return w, f, ttl
@@ -70,7 +73,7 @@ local v = redis.call('GET', KEYS[1])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local f, hist = now * 1024, nil
-local retry, busy, free_fence = false, nil, nil
+local retry, busy, free_fence, holder = false, nil, nil, nil
 if v then
   local dead = string.byte(v, 1) == 45
   local from = dead and 2 or 33
@@ -81,6 +84,7 @@ if v then
   if not dead and (not b2 or left > 0) then
     if string.sub(v, 1, 32) ~= ARGV[1] then
       busy = left or redis.call('PTTL', KEYS[1])
+      holder = string.sub(v, 1, 32)
     else
       f, retry = last, true
     end
@@ -98,7 +102,7 @@ if not busy and not retry and redis.call('EXISTS', KEYS[1] .. ':q') == 1 then
     redis.call('DEL', KEYS[1] .. ':w:' .. w)
     return {1, gf}
   end
-  if w then busy = gttl end
+  if w then busy, holder = gttl, w end
 end
 if retry and waiting then redis.call('DEL', KEYS[1] .. ':w:' .. ARGV[1]) end
 if busy and not waiting then return {0, busy} end
@@ -147,6 +151,15 @@ if busy then
   if not redis.call('LPOS', q, e) then redis.call('RPUSH', q, e) end
   local want = tonumber(ARGV[8]) + tonumber(ARGV[2]) + 1000
   if redis.call('PTTL', q) < want then redis.call('PEXPIRE', q, want) end
+  -- A holder whose grant is unread may be a waiter that is gone, granted
+  -- when nobody waited behind it: nudge (unless a nudge is pending), so
+  -- a waiter checks it after the reservation (wait.lua).
+  local n = KEYS[1] .. ':n'
+  if redis.call('EXISTS', KEYS[1] .. ':w:' .. holder) == 1 and
+     redis.call('EXISTS', n) == 0 then
+    redis.call('RPUSH', n, holder .. ':' .. b36(now))
+    redis.call('PEXPIRE', n, busy)
+  end
   return {3, busy, e}
 end
 if hist then

@@ -22,7 +22,8 @@ end
 -- Grant the resource to the first waiter whose deadline has not passed:
 -- its lease with fence 'f' + 1 and history 'hist' kept 'keep' ms, its
 -- grant pushed on its wake list, and a nudge when more wait behind it.
-local function grant(base, f, hist, keep, now)
+-- 'nowb': b36(now), if the caller has it.
+local function grant(base, f, hist, keep, now, nowb)
   local q = base .. ':q'
   while true do
     local e = redis.call('LPOP', q)
@@ -31,17 +32,19 @@ local function grant(base, f, hist, keep, now)
     if tonumber(string.sub(e, 34, c - 1), 36) > now then
       local w, ttl = string.sub(e, 1, 32), tonumber(string.sub(e, c + 1), 36)
       f = math.max(f + 1, now * 1024)
+      local fb = b36(f)
+      nowb = nowb or b36(now)
       if hist then
-        redis.call('SET', base, w .. b36(f) .. '|' .. hist .. '|' ..
+        redis.call('SET', base, w .. fb .. '|' .. hist .. '|' ..
                    b36(now + ttl), 'PX', math.max(ttl, keep))
       else
-        redis.call('SET', base, w .. b36(f), 'PXAT', now + ttl)
+        redis.call('SET', base, w .. fb, 'PXAT', now + ttl)
       end
       local wk = base .. ':w:' .. w
-      redis.call('RPUSH', wk, b36(f) .. ':' .. b36(now))
+      redis.call('RPUSH', wk, fb .. ':' .. nowb)
       redis.call('PEXPIRE', wk, ttl)
       if redis.call('EXISTS', q) == 1 then
-        redis.call('RPUSH', base .. ':n', w .. ':' .. b36(now))
+        redis.call('RPUSH', base .. ':n', w .. ':' .. nowb)
         redis.call('PEXPIRE', base .. ':n', ttl)
       end
       return w, f, ttl
@@ -67,11 +70,11 @@ if b then
     ok = string.sub(h, dot + 1)
   end
 end
-local o = string.sub(ARGV[2], 1, 1)
-local h = o .. b36(now)
+local o, nowb = string.sub(ARGV[2], 1, 1), b36(now)
+local h = o .. nowb
 if o ~= 's' and ok ~= '' then h = h .. '.' .. ok end
-if redis.call('EXISTS', KEYS[1] .. ':q') == 1 and
-   grant(KEYS[1], tonumber(f, 36), h, tonumber(ARGV[3]), now) then
+-- grant() pops the queue at once: no EXISTS first on the handoff path
+if grant(KEYS[1], tonumber(f, 36), h, tonumber(ARGV[3]), now, nowb) then
   return {1, tonumber(f, 36)}
 end
 redis.call('SET', KEYS[1], '-' .. f .. '|' .. h, 'PX', ARGV[3])

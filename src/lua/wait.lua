@@ -17,7 +17,7 @@ local function b36(n)
   until n == 0
   return s
 end
-local function grant(base, f, hist, keep, now)
+local function grant(base, f, hist, keep, now, nowb)
   local q = base .. ':q'
   while true do
     local e = redis.call('LPOP', q)
@@ -26,17 +26,19 @@ local function grant(base, f, hist, keep, now)
     if tonumber(string.sub(e, 34, c - 1), 36) > now then
       local w, ttl = string.sub(e, 1, 32), tonumber(string.sub(e, c + 1), 36)
       f = math.max(f + 1, now * 1024)
+      local fb = b36(f)
+      nowb = nowb or b36(now)
       if hist then
-        redis.call('SET', base, w .. b36(f) .. '|' .. hist .. '|' ..
+        redis.call('SET', base, w .. fb .. '|' .. hist .. '|' ..
                    b36(now + ttl), 'PX', math.max(ttl, keep))
       else
-        redis.call('SET', base, w .. b36(f), 'PXAT', now + ttl)
+        redis.call('SET', base, w .. fb, 'PXAT', now + ttl)
       end
       local wk = base .. ':w:' .. w
-      redis.call('RPUSH', wk, b36(f) .. ':' .. b36(now))
+      redis.call('RPUSH', wk, fb .. ':' .. nowb)
       redis.call('PEXPIRE', wk, ttl)
       if redis.call('EXISTS', q) == 1 then
-        redis.call('RPUSH', base .. ':n', w .. ':' .. b36(now))
+        redis.call('RPUSH', base .. ':n', w .. ':' .. nowb)
         redis.call('PEXPIRE', base .. ':n', ttl)
       end
       return w, f, ttl
@@ -84,8 +86,14 @@ if mine then
   local b = string.find(v, '|', 33, true)
   return {1, tonumber(string.sub(v, 33, (b or 0) - 1), 36)}
 end
-if not redis.call('LPOS', base .. ':q', ARGV[2]) then
-  redis.call('RPUSH', base .. ':q', ARGV[2])
+local q = base .. ':q'
+if not redis.call('LPOS', q, ARGV[2]) then
+  -- rejoin, and keep the queue as long as acquire.lua would
+  redis.call('RPUSH', q, ARGV[2])
+  local c = string.find(ARGV[2], ':', 34, true)
+  local want = tonumber(string.sub(ARGV[2], 34, c - 1), 36) - now +
+               tonumber(string.sub(ARGV[2], c + 1), 36) + 1000
+  if redis.call('PTTL', q) < want then redis.call('PEXPIRE', q, want) end
 end
 local ttl = redis.call('PTTL', base)
 if v and string.byte(v, 1) ~= 45 then

@@ -3,12 +3,13 @@
  *
  *   leasehold-bench --port P --mode MODE [flags]
  *
- * Modes throughput, latency, rtt and hold run the library's synchronous
- * API against 127.0.0.1:P and print key=value lines on stdout; handoff
- * needs a blocking acquire, which the library does not offer yet, so it
- * fails with exit status 2. Flags come in any order, as "--flag value" or
- * "--flag=value"; unknown flags (and their values) are ignored. Every
- * loop is bounded by --duration and by a count.
+ * Modes throughput, latency, rtt, hold and handoff run the library's
+ * synchronous API against 127.0.0.1:P and print key=value lines on
+ * stdout; wakefloor measures the floor that handoff is judged against
+ * (a process blocked in BLPOP woken by another's LPUSH). Flags come in
+ * any order, as "--flag value" or "--flag=value"; unknown flags (and
+ * their values) are ignored. Every loop is bounded by --duration and by
+ * a count.
  *
  * Resources are named as the protocol names them ("tp:3", "lat"): the part
  * before the first ':' is the prefix of a factory with root "bench" and
@@ -26,6 +27,9 @@
  *   --echo-conn separate
  *                       rtt: send the phase markers on a connection of
  *                       their own (see echo_open())
+ *   --with-floor 1      handoff: interleave wake-floor reps with the
+ *                       handoff reps and print both, and their ratios
+ *   --seed N            handoff, wakefloor: seed of the holder's sleeps
  *
  * Exit status: 0 success, 1 a Redis or I/O failure, 2 usage.
  */
@@ -45,6 +49,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <hiredis/hiredis.h>
 
@@ -73,6 +78,9 @@ typedef struct opts {
     int bare;          /* --impl bare */
     int then_release;  /* hold: release each lease at once */
     int echo_separate; /* rtt: phase markers on their own connection */
+    long long reps;    /* handoff, wakefloor */
+    long long seed;    /* handoff, wakefloor: the sleeps */
+    int with_floor;    /* handoff: interleave wake-floor reps */
 } opts;
 
 static int usage(const char *why)
@@ -80,11 +88,12 @@ static int usage(const char *why)
     fprintf(stderr,
             "leasehold-bench: %s\n"
             "usage: leasehold-bench --port P --mode "
-            "throughput|latency|rtt|hold|handoff\n"
+            "throughput|latency|rtt|hold|handoff|wakefloor\n"
             "       [--clients N] [--keys distinct|shared] [--duration S]\n"
-            "       [--max-cycles M] [--n N] [--ttl-ms T]\n"
+            "       [--max-cycles M] [--n N] [--ttl-ms T] [--reps R]\n"
             "       [--impl leasehold|bare] [--then-release 0|1]\n"
-            "       [--echo-conn same|separate]\n",
+            "       [--echo-conn same|separate] [--with-floor 0|1]\n"
+            "       [--seed N]\n",
             why);
     return 2;
 }
@@ -157,6 +166,12 @@ static int set_opt(opts *o, const char *name, const char *val)
         r = one_of(val, "0", "1", &o->then_release);
     else if (strcmp(name, "echo-conn") == 0)
         r = one_of(val, "same", "separate", &o->echo_separate);
+    else if (strcmp(name, "reps") == 0)
+        r = parse_ll(val, 1, 100000000, &o->reps);
+    else if (strcmp(name, "seed") == 0)
+        r = parse_ll(val, 0, 1000000000000LL, &o->seed);
+    else if (strcmp(name, "with-floor") == 0)
+        r = one_of(val, "0", "1", &o->with_floor);
     return r;
 }
 
@@ -1104,6 +1119,381 @@ done:
     return r == OP_OK ? 0 : 1;
 }
 
+/* ---- handoff and the wake floor ---------------------------------------- */
+
+/*
+ * Two processes, each with its own connection. Per handoff rep the
+ * holder (this process) acquires "handoff"; the waiter (a child) starts a
+ * blocking acquire with the library's defaults (wait 10 s); once the
+ * waiter's connection is blocked in Redis, the holder sleeps a seeded
+ * uniform 150..450 ms, notes t_rel and releases; the waiter notes t_acq
+ * when its acquire returns, releases, and reports t_acq. Sample: t_acq -
+ * t_rel. A wake-floor rep is the same with the bare minimum: the child
+ * blocks in BLPOP on its own connection, the parent notes t_push and
+ * LPUSHes, the child notes when BLPOP returns. Both clocks are
+ * CLOCK_MONOTONIC, the same in both processes. A third connection (the
+ * parent's) polls INFO clients until the child is blocked, before the
+ * sleep, so every sample starts from a blocked, idle waiter. One warm-up
+ * rep of each kind is not counted.
+ */
+#define HANDOFF_WAIT_MS 10000
+#define FLOOR_KEY "bench:wakefloor"
+
+enum { REP_HANDOFF = 'h', REP_FLOOR = 'f', REP_QUIT = 'q' };
+
+typedef struct rep_result {
+    int ok;
+    double t; /* t_acq or BLPOP's return, monotonic seconds */
+} rep_result;
+
+typedef struct hand {
+    const opts *o;
+    sess holder;        /* the holder's client */
+    redisContext *push; /* the floor's LPUSH connection */
+    redisContext *mon;  /* polls INFO clients */
+    pid_t child;
+    int to_child, from_child;
+    unsigned long long rng;
+    char err[512];
+} hand;
+
+static unsigned long long next_rand(unsigned long long *x)
+{
+    /* xorshift64* */
+    *x ^= *x >> 12;
+    *x ^= *x << 25;
+    *x ^= *x >> 27;
+    return *x * 2685821657736338717ULL;
+}
+
+static void sleep_us(long long us)
+{
+    struct timespec ts;
+
+    ts.tv_sec = us / 1000000;
+    ts.tv_nsec = (us % 1000000) * 1000;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static int read_full(int fd, void *buf, size_t len)
+{
+    size_t off = 0;
+
+    while (off < len) {
+        ssize_t k = read(fd, (char *)buf + off, len - off);
+
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        off += (size_t)k;
+    }
+    return 0;
+}
+
+static int write_full(int fd, const void *buf, size_t len)
+{
+    size_t off = 0;
+
+    while (off < len) {
+        ssize_t k = write(fd, (const char *)buf + off, len - off);
+
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        off += (size_t)k;
+    }
+    return 0;
+}
+
+/* The waiter's side of one handoff rep. */
+static rep_result child_handoff(sess *s)
+{
+    lh_acquire_options ao = LH_ACQUIRE_OPTIONS_INIT;
+    rep_result res = {0, 0};
+    lh_lease *l = NULL;
+    lh_status st;
+
+    ao.wait_ms = HANDOFF_WAIT_MS;
+    st = lh_lease_acquire(&l, s->lh, s->f, NULL, 0, &ao);
+    res.t = now_s();
+    if (st != LH_OK) {
+        fprintf(stderr, "leasehold-bench: waiter: acquire: %s: %s\n",
+                lh_status_name(st), lh_errmsg(s->lh));
+        return res;
+    }
+    st = lh_lease_release(s->lh, l, LH_OUTCOME_SUCCESS);
+    lh_lease_free(l);
+    if (st != LH_OK)
+        fprintf(stderr, "leasehold-bench: waiter: release: %s: %s\n",
+                lh_status_name(st), lh_errmsg(s->lh));
+    res.ok = st == LH_OK;
+    return res;
+}
+
+/* The blocked side of one wake-floor rep. */
+static rep_result child_floor(redisContext *rc)
+{
+    rep_result res = {0, 0};
+    redisReply *r =
+        redisCommand(rc, "BLPOP %s %d", FLOOR_KEY, HANDOFF_WAIT_MS / 1000);
+
+    res.t = now_s();
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY)
+        fprintf(stderr, "leasehold-bench: floor: BLPOP: %s\n",
+                r ? "timed out" : rc->errstr);
+    else
+        res.ok = 1;
+    if (r)
+        freeReplyObject(r);
+    return res;
+}
+
+/* The child: own client and own raw connection; serves reps until told
+ * to quit or the pipe closes. */
+static void child_main(const opts *o, int in, int out)
+{
+    struct timeval tv;
+    redisContext *rc = NULL;
+    const char *arg;
+    sess s;
+    char cmd;
+    int ok;
+
+    ok = sess_open(&s, o) == OP_OK && factory_for(&s, "handoff", &arg) == OP_OK;
+    if (ok && (rc = raw_connect(o->port, s.err, sizeof(s.err))) != NULL) {
+        tv.tv_sec = HANDOFF_WAIT_MS / 1000 + 5;
+        tv.tv_usec = 0;
+        ok = redisSetTimeout(rc, tv) == REDIS_OK;
+    } else {
+        ok = 0;
+    }
+    if (!ok)
+        fprintf(stderr, "leasehold-bench: waiter: %s\n", s.err);
+    while (ok && read_full(in, &cmd, 1) == 0 && cmd != REP_QUIT) {
+        rep_result res =
+            cmd == REP_HANDOFF ? child_handoff(&s) : child_floor(rc);
+
+        if (write_full(out, &res, sizeof(res)) != 0)
+            break;
+    }
+    if (rc)
+        redisFree(rc);
+    sess_close(&s);
+    _exit(ok ? 0 : 1);
+}
+
+static int hand_fail(hand *h, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(h->err, sizeof(h->err), fmt, ap);
+    va_end(ap);
+    return OP_FAIL;
+}
+
+/* Wait (5 s at most) until exactly one client is blocked: the child. */
+static int wait_blocked(hand *h)
+{
+    double deadline = now_s() + 5;
+
+    for (;;) {
+        redisReply *r = redisCommand(h->mon, "INFO clients");
+        const char *p;
+        long n = -1;
+
+        if (r == NULL)
+            return hand_fail(h, "INFO: %s", h->mon->errstr);
+        if (r->type == REDIS_REPLY_STRING &&
+            (p = strstr(r->str, "blocked_clients:")) != NULL)
+            n = strtol(p + 16, NULL, 10);
+        freeReplyObject(r);
+        if (n == 1)
+            return OP_OK;
+        if (now_s() > deadline)
+            return hand_fail(h, "the waiter never blocked");
+        sleep_us(500);
+    }
+}
+
+/* One rep of 'kind'; *sample in ms. */
+static int hand_rep(hand *h, char kind, double *sample)
+{
+    rep_result res;
+    held hl;
+    double t0;
+    int r = OP_OK;
+
+    memset(&hl, 0, sizeof(hl));
+    if (kind == REP_HANDOFF) {
+        if ((r = op_acquire(&h->holder, "handoff", LEASE_TTL_MS, &hl)) != OP_OK)
+            return hand_fail(h, "holder: acquire: %s",
+                             r == OP_BUSY ? "held" : h->holder.err);
+    }
+    if (write_full(h->to_child, &kind, 1) != 0)
+        r = hand_fail(h, "the waiter is gone");
+    else if (wait_blocked(h) != OP_OK)
+        r = OP_FAIL;
+    if (r != OP_OK) {
+        held_drop(&hl);
+        return r;
+    }
+    sleep_us(150000 + (long long)(next_rand(&h->rng) % 300001));
+    t0 = now_s();
+    if (kind == REP_HANDOFF) {
+        if (op_release(&h->holder, &hl) != OP_OK)
+            r = hand_fail(h, "holder: %s", h->holder.err);
+    } else {
+        redisReply *x = redisCommand(h->push, "LPUSH %s 1", FLOOR_KEY);
+
+        if (x == NULL || x->type != REDIS_REPLY_INTEGER)
+            r = hand_fail(h, "LPUSH: %s", x ? "unexpected reply" : "no reply");
+        if (x)
+            freeReplyObject(x);
+    }
+    if (read_full(h->from_child, &res, sizeof(res)) != 0)
+        return hand_fail(h, "the waiter is gone");
+    if (r == OP_OK && !res.ok)
+        r = hand_fail(h, "the waiter failed");
+    if (r == OP_OK && res.t < t0)
+        r = hand_fail(h, "the waiter returned before the release");
+    *sample = (res.t - t0) * 1e3;
+    return r;
+}
+
+static int hand_open(hand *h, const opts *o)
+{
+    int down[2], up[2];
+
+    memset(h, 0, sizeof(*h));
+    h->o = o;
+    h->to_child = h->from_child = -1;
+    h->rng = 0x9e3779b97f4a7c15ULL ^ (unsigned long long)o->seed;
+    if (h->rng == 0)
+        h->rng = 1;
+    if (sess_open(&h->holder, o) != OP_OK)
+        return hand_fail(h, "%s", h->holder.err);
+    if ((h->push = raw_connect(o->port, h->err, sizeof(h->err))) == NULL ||
+        (h->mon = raw_connect(o->port, h->err, sizeof(h->err))) == NULL)
+        return OP_FAIL;
+    if (pipe(down) != 0 || pipe(up) != 0)
+        return hand_fail(h, "pipe: %s", strerror(errno));
+    fflush(stdout);
+    fflush(stderr);
+    if ((h->child = fork()) < 0)
+        return hand_fail(h, "fork: %s", strerror(errno));
+    if (h->child == 0) {
+        close(down[1]);
+        close(up[0]);
+        child_main(o, down[0], up[1]);
+    }
+    close(down[0]);
+    close(up[1]);
+    h->to_child = down[1];
+    h->from_child = up[0];
+    return OP_OK;
+}
+
+static void hand_close(hand *h)
+{
+    char quit = REP_QUIT;
+
+    if (h->to_child >= 0) {
+        if (write_full(h->to_child, &quit, 1) != 0)
+            kill(h->child, SIGTERM);
+        close(h->to_child);
+    }
+    if (h->from_child >= 0)
+        close(h->from_child);
+    if (h->child > 0)
+        waitpid(h->child, NULL, 0);
+    if (h->push)
+        redisFree(h->push);
+    if (h->mon)
+        redisFree(h->mon);
+    sess_close(&h->holder);
+}
+
+static void print_samples(const char *what, const char *sample_key, double *v,
+                          size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        printf("%s=%.3f\n", sample_key, v[i]);
+    qsort(v, n, sizeof(*v), cmp_double);
+    printf("%s_p50_ms=%.3f\n", what, percentile(v, n, 50));
+    printf("%s_p90_ms=%.3f\n", what, percentile(v, n, 90));
+    printf("%s_max_ms=%.3f\n", what, v[n - 1]);
+}
+
+/* --mode handoff (kinds "h", or "hf" with --with-floor 1) and --mode
+ * wakefloor ("f"). With both, the order alternates rep by rep. */
+static int run_handoff(const opts *o, int handoff, int floor)
+{
+    long long reps = o->reps > 0 ? o->reps : 100;
+    double *hs = calloc((size_t)reps, sizeof(double));
+    double *fs = calloc((size_t)reps, sizeof(double));
+    double deadline = now_s() + o->duration, x;
+    size_t n = 0;
+    int r = OP_FAIL;
+    hand h;
+
+    memset(&h, 0, sizeof(h));
+    h.to_child = h.from_child = -1;
+    if (o->bare) {
+        fprintf(stderr, "leasehold-bench: --mode %s has no bare variant\n",
+                o->mode);
+        free(hs);
+        free(fs);
+        return 2;
+    }
+    if (hs == NULL || fs == NULL || hand_open(&h, o) != OP_OK)
+        goto done;
+    /* warm-up: scripts loaded, connections and code paths hot */
+    if ((handoff && hand_rep(&h, REP_HANDOFF, &x) != OP_OK) ||
+        (floor && hand_rep(&h, REP_FLOOR, &x) != OP_OK))
+        goto done;
+    while ((long long)n < reps && now_s() < deadline) {
+        int first_floor = floor && (!handoff || n % 2 == 1);
+
+        if (first_floor && hand_rep(&h, REP_FLOOR, &fs[n]) != OP_OK)
+            goto done;
+        if (handoff && hand_rep(&h, REP_HANDOFF, &hs[n]) != OP_OK)
+            goto done;
+        if (floor && !first_floor && hand_rep(&h, REP_FLOOR, &fs[n]) != OP_OK)
+            goto done;
+        n++;
+    }
+    if (n == 0) {
+        hand_fail(&h, "no samples within --duration");
+        goto done;
+    }
+    r = OP_OK;
+    printf("n=%zu\n", n);
+    if (handoff)
+        print_samples("handoff", "sample_ms", hs, n);
+    if (floor)
+        print_samples("floor", handoff ? "floor_sample_ms" : "sample_ms", fs,
+                      n);
+    if (handoff && floor) {
+        printf("ratio_p50=%.3f\n",
+               percentile(hs, n, 50) / percentile(fs, n, 50));
+        printf("ratio_p90=%.3f\n",
+               percentile(hs, n, 90) / percentile(fs, n, 90));
+    }
+done:
+    if (r != OP_OK)
+        fprintf(stderr, "leasehold-bench: %s\n", h.err[0] ? h.err : "failed");
+    hand_close(&h);
+    free(hs);
+    free(fs);
+    return r == OP_OK ? 0 : 1;
+}
+
 /* ---- main ------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -1123,7 +1513,10 @@ int main(int argc, char **argv)
         return usage("--port is required");
     if (o.mode == NULL)
         return usage("--mode is required");
-    if (o.duration <= 0)
+    if (o.duration <= 0 &&
+        (strcmp(o.mode, "handoff") == 0 || strcmp(o.mode, "wakefloor") == 0))
+        o.duration = 600;
+    else if (o.duration <= 0)
         o.duration = strcmp(o.mode, "hold") && strcmp(o.mode, "rtt") ? 10 : 60;
     if (strcmp(o.mode, "throughput") == 0)
         return run_throughput(&o);
@@ -1133,10 +1526,9 @@ int main(int argc, char **argv)
         return run_rtt(&o);
     if (strcmp(o.mode, "hold") == 0)
         return run_hold(&o);
-    if (strcmp(o.mode, "handoff") == 0) {
-        fprintf(stderr, "leasehold-bench: --mode handoff needs a blocking "
-                        "acquire, which leasehold does not have yet\n");
-        return 2;
-    }
+    if (strcmp(o.mode, "handoff") == 0)
+        return run_handoff(&o, 1, o.with_floor);
+    if (strcmp(o.mode, "wakefloor") == 0)
+        return run_handoff(&o, 0, 1);
     return usage("unknown --mode");
 }
