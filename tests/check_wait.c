@@ -1113,6 +1113,59 @@ START_TEST(free_resource_taken_at_once)
 }
 END_TEST
 
+static void b36(char *out, size_t size, int64_t n)
+{
+    char tmp[16];
+    size_t k = 0, i;
+
+    do {
+        tmp[k++] = "0123456789abcdefghijklmnopqrstuvwxyz"[n % 36];
+        n /= 36;
+    } while (n > 0 && k < sizeof(tmp));
+    ck_assert(k < size);
+    for (i = 0; i < k; i++)
+        out[i] = tmp[k - 1 - i];
+    out[k] = '\0';
+}
+
+/* A waiter that rejoins the queue through the wait script (its grant was
+ * revoked) when the queue is gone gives the queue an expiry, as an
+ * acquire would: a waiter that then dies leaves nothing forever. */
+START_TEST(rejoin_keeps_queue_expiry)
+{
+    fixture x;
+    lh_lease *h;
+    redisReply *r;
+    char id[LH_ID_HEX_LEN + 1], entry[96], deadline[16], ttl[16];
+    const char *argv[5];
+    size_t keylen;
+    long long code, pttl;
+
+    fx_open(&x, "rejoin");
+    h = take(x.c, x.f, 0, 0, NULL);
+    ck_assert_int_eq(lh_id_generate(id, NULL), LH_OK);
+    b36(deadline, sizeof(deadline), th_server_ms(x.rc) + 10000);
+    b36(ttl, sizeof(ttl), TTL);
+    snprintf(entry, sizeof(entry), "%s:%s:%s", id, deadline, ttl);
+    argv[0] = id, argv[1] = entry, argv[2] = "check";
+    argv[3] = lh_lease_id(h), argv[4] = "100";
+    keylen = strlen(x.key);
+    ck_assert_int_eq(lh__script_call(x.c, &lh__script_wait, 1,
+                                     (const char *const *)&x.key, &keylen, 5,
+                                     argv, NULL, &r),
+                     LH_OK);
+    ck_assert(lh__int_at(r, 0, &code));
+    ck_assert_int_eq(code, 3);
+    freeReplyObject(r);
+    ck_assert_int_eq(queue_pos(&x, id), 0);
+    pttl = th_cmd_int(x.rc, "PTTL", x.q, NULL);
+    ck_assert_int_gt(pttl, TTL);
+    ck_assert_int_le(pttl, 10000 + TTL + 1000);
+    lh_lease_free(h);
+    fx_close(&x);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("wait");
@@ -1134,6 +1187,7 @@ int main(void)
     tcase_add_loop_test(tc, invalid_wait_options, 0,
                         sizeof(bad_waits) / sizeof(bad_waits[0]));
     tcase_add_test(tc, free_resource_taken_at_once);
+    tcase_add_test(tc, rejoin_keeps_queue_expiry);
     suite_add_tcase(s, tc);
     return th_run(s);
 }
