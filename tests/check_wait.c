@@ -2,10 +2,13 @@
  * check_wait.c - blocking acquires (lh_acquire_options.wait_ms) against a
  * real redis-server: a waiter woken by a release and by the holder's
  * expiry, the deadline (LH_ERR_TIMEOUT, nothing held, no queue entry
- * left), no queue jumping by a newcomer, many waiters served in FIFO
- * order with no double holders, waiters that time out, are killed or are
- * stopped while queued, a grant given back by a waiter whose deadline
- * passed, conditions with a wait, and invalid wait options.
+ * left; also with a command timeout shorter than Redis's lateness in
+ * ending a block), no queue jumping by a newcomer, many waiters served in
+ * FIFO order with no double holders, waiters that time out, are killed
+ * (also alone in the queue, with a later waiter) or are stopped while
+ * queued, a grant given back by a waiter whose deadline passed, the
+ * queue's expiry when a waiter rejoins, conditions with a wait, and
+ * invalid wait options.
  *
  * Waiters are forked processes, each with its own client; a test starts
  * the next one only once the previous one's entry is in the resource's
@@ -16,9 +19,11 @@
  * would have a guarded write refused (it exits with W_REFUSED). Waiters
  * report through their exit status, never Check assertions.
  *
- * Short waits and TTLs are 300 ms; nothing asserts how fast anything ran:
- * the tests poll for states with deadlines scaled by
- * CK_TIMEOUT_MULTIPLIER.
+ * Short waits and TTLs are 300 ms or more; nothing asserts how fast
+ * anything ran: the tests poll for states with deadlines scaled by
+ * CK_TIMEOUT_MULTIPLIER, and force a state where waiting for it would
+ * only cost time (a stopped waiter's block ended with CLIENT UNBLOCK, as
+ * its timeout would end it).
  */
 #include "helpers.h"
 
