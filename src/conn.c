@@ -5,9 +5,9 @@
  * SELECT, all re-applied on every reconnect), noticing a connection the
  * server closed before a command is sent, dropping the connection after
  * any I/O error or timeout (a late reply must never answer the next
- * command), and keeping SIGPIPE from the process without touching its
- * signal dispositions. The lease logic above sees only lh__conn_call and
- * lh__conn_pipeline; 'route' is the key a Cluster transport would route by.
+ * command), and raising no SIGPIPE (it sends with MSG_NOSIGNAL). The
+ * lease logic above sees only lh__conn_call and lh__conn_pipeline;
+ * 'route' is the key a Cluster transport would route by.
  *
  * This is the only file that tests HIREDIS_MAJOR.
  */
@@ -15,8 +15,6 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -31,40 +29,62 @@ static struct timeval tv_ms(int64_t ms)
     return tv;
 }
 
-/* SIGPIPE guard: hiredis writes without MSG_NOSIGNAL. Block SIGPIPE in
- * this thread while we talk to the server; if one became pending that was
- * not pending before, it is ours: consume it. */
-typedef struct sigpipe_guard {
-    sigset_t old;
-    int was_pending;
-} sigpipe_guard;
+/* Commands are written here, not by hiredis: send(2) with MSG_NOSIGNAL
+ * raises no SIGPIPE on a connection the server closed, so the process's
+ * signal mask and dispositions are never touched (hiredis write(2)s).
+ * hiredis formats the commands and reads the replies. */
+#define SEND_BATCH 16
 
-static void sigpipe_block(sigpipe_guard *g)
+static int send_all(int fd, struct iovec *iov, size_t n)
 {
-    sigset_t set, pending;
+    struct msghdr m;
+    ssize_t k;
 
-    sigemptyset(&set);
-    sigaddset(&set, SIGPIPE);
-    sigpending(&pending);
-    g->was_pending = sigismember(&pending, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &set, &g->old);
-}
-
-static void sigpipe_unblock(const sigpipe_guard *g)
-{
-    sigset_t set, pending;
-    struct timespec zero = {0, 0};
-
-    if (!g->was_pending) {
-        sigpending(&pending);
-        if (sigismember(&pending, SIGPIPE)) {
-            sigemptyset(&set);
-            sigaddset(&set, SIGPIPE);
-            while (sigtimedwait(&set, NULL, &zero) < 0 && errno == EINTR)
-                ;
+    memset(&m, 0, sizeof(m));
+    while (n > 0) {
+        m.msg_iov = iov, m.msg_iovlen = n;
+        if ((k = sendmsg(fd, &m, MSG_NOSIGNAL)) < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        for (; n > 0 && (size_t)k >= iov->iov_len; iov++, n--)
+            k -= (ssize_t)iov->iov_len;
+        if (n > 0) {
+            iov->iov_base = (char *)iov->iov_base + k;
+            iov->iov_len -= (size_t)k;
         }
     }
-    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+    return 0;
+}
+
+/* Format and send 'n' commands, SEND_BATCH to a syscall. 0, or -1 with
+ * errno set (ENOMEM when formatting failed). */
+static int send_commands(int fd, size_t n, const lh__cmd *cmds)
+{
+    struct iovec iov[SEND_BATCH];
+    char *buf[SEND_BATCH];
+    size_t i, k, j;
+    int rc = 0;
+
+    for (i = 0; rc == 0 && i < n; i += k) {
+        k = n - i < SEND_BATCH ? n - i : SEND_BATCH;
+        for (j = 0; j < k; j++) {
+            long long len = redisFormatCommandArgv(
+                &buf[j], cmds[i + j].argc, cmds[i + j].argv,
+                cmds[i + j].argvlen);
+
+            if (len < 0) {
+                errno = ENOMEM;
+                break;
+            }
+            iov[j].iov_base = buf[j], iov[j].iov_len = (size_t)len;
+        }
+        rc = j < k ? -1 : send_all(fd, iov, k);
+        while (j > 0)
+            redisFreeCommand(buf[--j]);
+    }
+    return rc;
 }
 
 static int is_timeout(const redisContext *ctx, int saved_errno)
@@ -73,7 +93,7 @@ static int is_timeout(const redisContext *ctx, int saved_errno)
     if (ctx->err == REDIS_ERR_TIMEOUT)
         return 1;
 #endif
-    return ctx->err == REDIS_ERR_IO &&
+    return (ctx->err == REDIS_ERR_IO || ctx->err == 0) &&
            (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK);
 }
 
@@ -102,8 +122,9 @@ static lh_status io_fail(lh_client *c, const char *what, int saved_errno)
     else
         lh__fail(c, LH_ERR_IO, "%s %s: %s", what,
                  where(conn, addr, sizeof(addr)),
-                 conn->ctx && conn->ctx->errstr[0] ? conn->ctx->errstr
-                                                   : "connection lost");
+                 conn->ctx && conn->ctx->err ? conn->ctx->errstr
+                 : saved_errno               ? strerror(saved_errno)
+                                             : "connection lost");
     lh__conn_close(conn);
     return LH_ERR_IO;
 }
@@ -121,26 +142,32 @@ void lh__conn_close(lh__conn *conn)
 static lh_status exchange(lh_client *c, size_t n, const lh__cmd *cmds,
                           redisReply **out)
 {
-    redisContext *ctx = c->conn.ctx;
-    sigpipe_guard guard;
+    lh__conn *conn = &c->conn;
     size_t i;
     int saved = 0;
     void *r;
 
-    for (i = 0; i < n; i++)
-        if (redisAppendCommandArgv(ctx, cmds[i].argc, cmds[i].argv,
-                                   cmds[i].argvlen) != REDIS_OK)
+    if (conn->applied_ms != conn->timeout_ms) {
+        if (redisSetTimeout(conn->ctx, tv_ms(conn->timeout_ms)) != REDIS_OK)
             return io_fail(c, "send to", errno);
-    sigpipe_block(&guard);
+        conn->applied_ms = conn->timeout_ms;
+    }
+    if (send_commands(conn->ctx->fd, n, cmds) != 0) {
+        saved = errno;
+        if (saved == ENOMEM) {
+            lh__conn_close(conn);
+            return lh__fail(c, LH_ERR_NOMEM, "send: out of memory");
+        }
+        return io_fail(c, "send to", saved);
+    }
     for (i = 0; i < n; i++) {
         errno = 0;
-        if (redisGetReply(ctx, &r) != REDIS_OK || r == NULL) {
+        if (redisGetReply(conn->ctx, &r) != REDIS_OK || r == NULL) {
             saved = errno;
             break;
         }
         out[i] = r;
     }
-    sigpipe_unblock(&guard);
     if (i == n)
         return LH_OK;
     while (i > 0) {
@@ -233,6 +260,7 @@ lh_status lh__conn_connect(lh_client *c)
         lh__conn_close(conn);
         return LH_ERR_IO;
     }
+    conn->applied_ms = conn->timeout_ms;
     if (redisSetTimeout(conn->ctx, ttv) != REDIS_OK ||
         (conn->url.kind == LH__URL_TCP &&
          redisEnableKeepAlive(conn->ctx) != REDIS_OK))
@@ -355,12 +383,6 @@ lh_status lh__client_open_like(lh_client **out, const lh_client *c,
 void lh__conn_set_timeouts(lh_client *c, int64_t connect_timeout_ms,
                            int64_t timeout_ms)
 {
-    lh__conn *conn = &c->conn;
-    int same = conn->timeout_ms == timeout_ms;
-
-    conn->connect_timeout_ms = connect_timeout_ms;
-    conn->timeout_ms = timeout_ms;
-    if (!same && conn->ctx &&
-        redisSetTimeout(conn->ctx, tv_ms(timeout_ms)) != REDIS_OK)
-        lh__conn_close(conn);
+    c->conn.connect_timeout_ms = connect_timeout_ms;
+    c->conn.timeout_ms = timeout_ms;
 }

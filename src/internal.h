@@ -84,6 +84,7 @@ typedef struct lh__conn {
     redisContext *ctx;
     int64_t connect_timeout_ms;
     int64_t timeout_ms;
+    int64_t applied_ms; /* the timeout set on ctx's socket */
     int min_replicas; /* WAIT for this many replicas after each write */
 } lh__conn;
 
@@ -98,9 +99,10 @@ lh_status lh__conn_connect(lh_client *c);
  * connection). */
 lh_status lh__client_open_like(lh_client **out, const lh_client *c,
                                lh_error *err);
-/* Set the connect and command timeouts of 'c', also on its open
- * connection (dropped if that fails, so the next call reconnects with
- * them). For a client the library owns, such as a renewer's. */
+/* Set the connect and command timeouts of 'c'; the next command applies
+ * them to the open connection (dropped if that fails). Setting a timeout
+ * back costs nothing until then: a blocking wait restores its caller's
+ * timeout off the wake path. */
 void lh__conn_set_timeouts(lh_client *c, int64_t connect_timeout_ms,
                            int64_t timeout_ms);
 void lh__conn_close(lh__conn *conn);

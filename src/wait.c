@@ -35,6 +35,7 @@ typedef struct waiter {
     lh_client *c;
     lh_lease *l;
     char *wake, *nudge; /* keys */
+    lh_acquire_result *res; /* the caller's, or NULL */
     char entry[96];     /* the queue entry the acquire script made */
     int64_t deadline;   /* monotonic ms */
     int64_t busy_ms;    /* the holder's TTL left, as last seen */
@@ -92,6 +93,7 @@ static lh_status wait_call(waiter *w, const char *mode, const char *granted,
     const char *argv[5];
     redisReply *r;
     lh_status st;
+    long long wait = 0;
 
     argv[0] = w->l->id, argv[1] = w->entry, argv[2] = mode;
     argv[3] = granted ? granted : "", argv[4] = RESERVATION_ARG;
@@ -101,16 +103,26 @@ static lh_status wait_call(waiter *w, const char *mode, const char *granted,
     if (st != LH_OK)
         return st;
     *val = 0;
-    if (!lh__int_at(r, 0, code) || (*code != 0 && !lh__int_at(r, 1, val)))
+    if (!lh__int_at(r, 0, code) || (*code != 0 && !lh__int_at(r, 1, val)) ||
+        (*code == 2 && !lh__int_at(r, 2, &wait)))
         return lh__bad_reply(w->c, r, "wait", w->l->key);
     freeReplyObject(r);
+    if (*code == 2)
+        return lh__condition_failed(w->c, w->l, *val, wait, w->res);
     return LH_OK;
+}
+
+/* Leave the queue (giving back a grant that came meanwhile). */
+static lh_status leave(waiter *w)
+{
+    long long code, val;
+
+    return wait_call(w, "leave", NULL, &code, &val);
 }
 
 static lh_status give_up(waiter *w)
 {
-    long long code, val;
-    lh_status st = wait_call(w, "leave", NULL, &code, &val);
+    lh_status st = leave(w);
 
     if (st != LH_OK)
         return st;
@@ -119,13 +131,22 @@ static lh_status give_up(waiter *w)
                     w->l->key);
 }
 
-/* A grant "fence:time" (base 36) popped from our wake list. */
+/* What a wake list gave us: a grant "fence:time" (base 36), or a refusal
+ * "-" failed ":" wait when a grant found our conditions failing. */
 static lh_status take_grant(waiter *w, const redisReply *g)
 {
-    w->l->fence = strtoll(g->str, NULL, 36);
-    return w->l->fence > 0
-               ? LH_OK
-               : lh__fail(w->c, LH_ERR_IO, "wait %.200s: bad grant", w->l->key);
+    char *end;
+
+    if (g->len > 1 && g->str[0] == '-') {
+        long long failed = strtoll(g->str + 1, &end, 10);
+
+        if (*end == ':' && failed > 0)
+            return lh__condition_failed(w->c, w->l, failed,
+                                        strtoll(end + 1, NULL, 10), w->res);
+    } else if ((w->l->fence = strtoll(g->str, NULL, 36)) > 0) {
+        return LH_OK;
+    }
+    return lh__fail(w->c, LH_ERR_IO, "wait %.200s: bad grant", w->l->key);
 }
 
 /* After a nudge: give the grantee its reservation, then have the wait
@@ -231,6 +252,8 @@ static int try_once(waiter *w, const char **argv, lh_acquire_result *res,
         *st = give_up(w);
     else if (code == 1)
         w->l->fence = a, *st = LH_OK;
+    else if (code == 2 && w->entry[0] != '\0' && (*st = leave(w)) != LH_OK)
+        ; /* asked again, refused: it must not stay queued */
     else if (code == 2)
         *st = lh__condition_failed(w->c, w->l, a, b, res);
     return code == 3;
@@ -245,7 +268,7 @@ lh_status lh__acquire_wait(lh_client *c, lh_lease *l, const char **argv,
     size_t len;
 
     memset(&w, 0, sizeof(w));
-    w.c = c, w.l = l, w.deadline = now_ms() + wait_ms;
+    w.c = c, w.l = l, w.res = res, w.deadline = now_ms() + wait_ms;
     tmp = lh__key_suffixed(l->key, l->keylen, ":w:", 3, &len);
     w.wake =
         tmp ? lh__key_suffixed(tmp, len, l->id, LH_ID_HEX_LEN, NULL) : NULL;

@@ -49,7 +49,8 @@ enum {
     W_UNCONFIRMED = 2, /* the acquire said OK, confirm did not */
     W_REFUSED = 3,     /* a guarded write was refused: it never held it */
     W_RELEASE = 4,     /* the release failed */
-    W_TIMEOUT = 10     /* LH_ERR_TIMEOUT */
+    W_TIMEOUT = 10,    /* LH_ERR_TIMEOUT */
+    W_CONDITION = 20   /* + the failed bits: LH_ERR_CONDITION */
 };
 
 typedef struct fixture {
@@ -67,6 +68,8 @@ typedef struct waiter {
     int tag;         /* logged as S:<tag>:<fence> and E:<tag>:<fence> */
     int64_t wait_ms; /* 0: long */
     int hold;        /* keep the lease until the parent pushes to 'go' */
+    int64_t cooldown_ms, within_ms; /* conditions, 0: none */
+    int success_only;               /* the cooldown counts successes */
     char id[LH_ID_HEX_LEN + 1];
     char name[16]; /* its connection's CLIENT SETNAME */
     pid_t pid;
@@ -303,6 +306,7 @@ static int waiter_run(const fixture *x, const waiter *w, lh_client *c,
                       const lh_factory *f)
 {
     lh_acquire_options o = LH_ACQUIRE_OPTIONS_INIT;
+    lh_acquire_result res;
     const char *setname[3] = {"CLIENT", "SETNAME", NULL};
     redisReply *r = NULL;
     lh_lease_state s;
@@ -316,9 +320,22 @@ static int waiter_run(const fixture *x, const waiter *w, lh_client *c,
     freeReplyObject(r);
     o.wait_ms = w->wait_ms ? w->wait_ms : scaled(30000);
     o.id = w->id;
+    o.cooldown_ms = w->cooldown_ms;
+    o.cooldown_success_only = w->success_only;
+    o.require_success_within_ms = w->within_ms;
+    o.result = &res;
     st = lh_lease_acquire(&l, c, f, ARGS, 1, &o);
     if (st == LH_ERR_TIMEOUT)
         return l == NULL ? W_TIMEOUT : W_ERROR;
+    /* a cooldown passes in at most its length; success required: never */
+    if (st == LH_ERR_CONDITION)
+        return l == NULL && res.failed > 0 &&
+                       ((res.failed & LH_COND_REQUIRE_SUCCESS)
+                            ? res.retry_after_ms == -1
+                            : res.retry_after_ms > 0 &&
+                                  res.retry_after_ms <= w->cooldown_ms)
+                   ? W_CONDITION + (int)res.failed
+                   : W_ERROR;
     if (st != LH_OK) {
         fprintf(stderr, "waiter %d: %s: %s\n", w->tag, lh_status_name(st),
                 lh_errmsg(c));
@@ -1068,6 +1085,117 @@ START_TEST(conditions_fail_at_once)
 }
 END_TEST
 
+/* ---- a grant checks the waiter's conditions ----------------------------- */
+
+/* The first waiter's cooldown (any release) cannot hold right after the
+ * holder's release: it is told so, and the next waiter is served. */
+START_TEST(grant_checks_cooldown)
+{
+    fixture x;
+    waiter w[2];
+    lh_lease *h;
+    int tags[] = {1};
+    char holder[LH_ID_HEX_LEN + 1];
+
+    fx_open(&x, "grantcool");
+    h = take(x.c, x.f, 0, 0, NULL);
+    waiter_init(&w[0], 0, 0);
+    w[0].cooldown_ms = TTL;
+    waiter_init(&w[1], 1, 0);
+    w[1].hold = 1;
+    start_queued(&x, &w[0]); /* no release yet: its cooldown holds */
+    start_queued(&x, &w[1]);
+    ck_assert_int_eq(lh_lease_release(x.c, h, LH_OUTCOME_SUCCESS), LH_OK);
+    finish(&w[0], W_CONDITION + LH_COND_COOLDOWN);
+    ck_assert(!wake_list_exists(&x, w[0].id));
+    holder_id(&x, holder);
+    ck_assert_str_eq(holder, w[1].id);
+    ck_assert_int_eq(th_cmd_int(x.rc, "RPUSH", x.go, "1", NULL), 1);
+    finish(&w[1], W_HELD);
+    check_log(&x, tags, 1, lh_lease_fence(h));
+    ck_assert_int_eq(th_cmd_int(x.rc, "EXISTS", x.q, NULL), 0);
+    lh_lease_free(h);
+    fx_close(&x);
+}
+END_TEST
+
+/* A cooldown since the last success holds after a failed release. */
+START_TEST(grant_success_only_cooldown)
+{
+    fixture x;
+    waiter w;
+    lh_lease *h;
+    int tags[] = {0};
+
+    fx_open(&x, "grantcools");
+    h = take(x.c, x.f, 0, 0, NULL);
+    waiter_init(&w, 0, 0);
+    w.cooldown_ms = TTL;
+    w.success_only = 1;
+    start_queued(&x, &w);
+    ck_assert_int_eq(lh_lease_release(x.c, h, LH_OUTCOME_FAILURE), LH_OK);
+    finish(&w, W_HELD);
+    check_log(&x, tags, 1, lh_lease_fence(h));
+    lh_lease_free(h);
+    fx_close(&x);
+}
+END_TEST
+
+/* A success required within a window that has passed by the release. */
+START_TEST(grant_checks_success_within)
+{
+    fixture x;
+    waiter w;
+    lh_lease *h;
+    int64_t t0;
+    char holder[LH_ID_HEX_LEN + 1];
+
+    fx_open(&x, "grantwithin");
+    t0 = th_now_ms();
+    make_history(&x, LH_OUTCOME_SUCCESS);
+    h = take(x.c, x.f, 0, 0, NULL);
+    waiter_init(&w, 0, 0);
+    w.within_ms = scaled(WINDOW);
+    start_queued(&x, &w); /* the success is recent: it queues */
+    while (th_now_ms() - t0 <= 2 * w.within_ms)
+        nap();
+    ck_assert_int_eq(lh_lease_release(x.c, h, LH_OUTCOME_FAILURE), LH_OK);
+    finish(&w, W_CONDITION + LH_COND_REQUIRE_SUCCESS);
+    holder_id(&x, holder);
+    ck_assert_str_eq(holder, "");
+    ck_assert_int_eq(th_cmd_int(x.rc, "EXISTS", x.q, NULL), 0);
+    ck_assert(!wake_list_exists(&x, w.id));
+    lh_lease_free(h);
+    fx_close(&x);
+}
+END_TEST
+
+/* A waiter whose conditions fail when it asks again (its block capped at
+ * 2 s while the holder keeps the lease) leaves the queue: the holder's
+ * release then finds nobody to hand the lease to. */
+START_TEST(condition_failing_while_queued_leaves)
+{
+    fixture x;
+    waiter w;
+    lh_lease *h;
+    char holder[LH_ID_HEX_LEN + 1];
+
+    fx_open(&x, "reask");
+    make_history(&x, LH_OUTCOME_SUCCESS);
+    h = take(x.c, x.f, 0, 0, NULL);
+    waiter_init(&w, 0, 0);
+    w.within_ms = scaled(WINDOW);
+    start_queued(&x, &w);
+    finish(&w, W_CONDITION + LH_COND_REQUIRE_SUCCESS);
+    ck_assert_int_eq(th_cmd_int(x.rc, "EXISTS", x.q, NULL), 0);
+    ck_assert_int_eq(lh_lease_release(x.c, h, LH_OUTCOME_SUCCESS), LH_OK);
+    holder_id(&x, holder);
+    ck_assert_str_eq(holder, "");
+    lh_lease_free(h);
+    fx_close(&x);
+}
+END_TEST
+
 static const struct {
     int64_t wait_ms, max_acquires, window_ms;
 } bad_waits[] = {
@@ -1189,6 +1317,10 @@ int main(void)
     tcase_add_test(tc, killed_alone_then_newcomer_waits);
     tcase_add_test(tc, stopped_waiter_grant_revoked);
     tcase_add_test(tc, conditions_fail_at_once);
+    tcase_add_test(tc, grant_checks_cooldown);
+    tcase_add_test(tc, grant_success_only_cooldown);
+    tcase_add_test(tc, grant_checks_success_within);
+    tcase_add_test(tc, condition_failing_while_queued_leaves);
     tcase_add_loop_test(tc, invalid_wait_options, 0,
                         sizeof(bad_waits) / sizeof(bad_waits[0]));
     tcase_add_test(tc, free_resource_taken_at_once);

@@ -10,7 +10,8 @@
 -- ARGV[5] a successful release within this many ms (0: none)
 -- ARGV[6] max acquires (0: none)  ARGV[7] in any window of this many ms
 -- ARGV[8] wait ms (0 or absent: one try)  ARGV[9] the caller's queue entry
--- when it has one (id ':' deadline ':' ttl, base 36)
+-- when it has one (id ':' deadline ':' ttl, base 36, then with a cooldown
+-- or success required ':' cooldown ':' 's' or 'a' ':' within)
 -- Reply: {1, fence}  acquired (a retry by the holder keeps its fence and
 --                    sets the TTL anew)
 --        {0, ttl}    held by another lease for ttl more ms
@@ -28,18 +29,48 @@
 -- counted from the same clock reading (PXAT, or the deadline), so a lease
 -- that expires unreleased ends at least 1 ms after its fence's ms, and the
 -- next fence exceeds it even without a record.
-local function b36(n)
-  local s = ''
-  repeat
-    local d = n % 36
-    s = string.sub('0123456789abcdefghijklmnopqrstuvwxyz', d + 1, d + 1) .. s
-    n = (n - d) / 36
-  until n == 0
-  return s
+-- n >= 0 in base 36: the digits collect as arguments (no string is
+-- made until the one string.char)
+local function b36(n, ...)
+  local d = n % 36
+  local c = d < 10 and d + 48 or d + 87
+  if n < 36 then return string.char(c, ...) end
+  return b36((n - d) / 36, c, ...)
 end
--- Grant the resource to the first waiter whose deadline has not passed:
--- its lease with fence 'f' + 1 and history 'hist' kept 'keep' ms, its
--- grant pushed on its wake list, and a nudge when more wait behind it.
+-- Would conditions 'spec' (cooldown ':' 's' or 'a' ':' within, base 36,
+-- from a queue entry) refuse a grant now, after history 'hist'? Returns
+-- the failed bits (1 cooldown, 2 success required) and the ms until they
+-- would pass (-1: time alone cannot), as acquire's own check.
+local function refused(spec, hist, now)
+  local c1 = string.find(spec, ':', 1, true)
+  local cool = tonumber(string.sub(spec, 1, c1 - 1), 36)
+  local within = tonumber(string.sub(spec, c1 + 3), 36)
+  local rel, ok
+  if hist then
+    local dot = string.find(hist, '.', 2, true)
+    rel = tonumber(string.sub(hist, 2, (dot or 0) - 1), 36)
+    if string.byte(hist, 1) == 115 then
+      ok = rel
+    elseif dot then
+      ok = tonumber(string.sub(hist, dot + 1), 36)
+    end
+  end
+  local since = rel
+  if string.byte(spec, c1 + 1) == 115 then since = ok end
+  local failed, wait = 0, 0
+  if cool > 0 and since and now - since < cool then
+    failed, wait = 1, since + cool - now
+  end
+  if within > 0 and not (ok and now - ok <= within) then
+    failed, wait = failed + 2, -1
+  end
+  return failed, wait
+end
+-- Grant the resource to the first waiter whose deadline has not passed
+-- and whose conditions (if its entry carries any) hold after 'hist': its
+-- lease with fence 'f' + 1 and history 'hist' kept 'keep' ms, its grant
+-- pushed on its wake list, and a nudge when more wait behind it. A waiter
+-- whose conditions fail gets '-' failed ':' wait there instead.
 -- 'nowb': b36(now), if the caller has it.
 local function grant(base, f, hist, keep, now, nowb)
   local q = base .. ':q'
@@ -48,24 +79,32 @@ local function grant(base, f, hist, keep, now, nowb)
     if not e then return nil end
     local c = string.find(e, ':', 34, true)
     if tonumber(string.sub(e, 34, c - 1), 36) > now then
-      local w, ttl = string.sub(e, 1, 32), tonumber(string.sub(e, c + 1), 36)
-      f = math.max(f + 1, now * 1024)
-      local fb = b36(f)
-      nowb = nowb or b36(now)
-      if hist then
-        redis.call('SET', base, w .. fb .. '|' .. hist .. '|' ..
-                   b36(now + ttl), 'PX', math.max(ttl, keep))
+      local w, c2 = string.sub(e, 1, 32), string.find(e, ':', c + 1, true)
+      local ttl = tonumber(string.sub(e, c + 1, (c2 or 0) - 1), 36)
+      local wk, failed, wait = base .. ':w:' .. w, 0, 0
+      if c2 then failed, wait = refused(string.sub(e, c2 + 1), hist, now) end
+      if failed > 0 then
+        -- its conditions fail now: tell it so, and serve the next entry
+        redis.call('RPUSH', wk, '-' .. failed .. ':' .. wait)
+        redis.call('PEXPIRE', wk, ttl)
       else
-        redis.call('SET', base, w .. fb, 'PXAT', now + ttl)
+        f = math.max(f + 1, now * 1024)
+        local fb = b36(f)
+        nowb = nowb or b36(now)
+        if hist then
+          redis.call('SET', base, w .. fb .. '|' .. hist .. '|' ..
+                     b36(now + ttl), 'PX', math.max(ttl, keep))
+        else
+          redis.call('SET', base, w .. fb, 'PXAT', now + ttl)
+        end
+        redis.call('RPUSH', wk, fb .. ':' .. nowb)
+        redis.call('PEXPIRE', wk, ttl)
+        if redis.call('EXISTS', q) == 1 then
+          redis.call('RPUSH', base .. ':n', w .. ':' .. nowb)
+          redis.call('PEXPIRE', base .. ':n', ttl)
+        end
+        return w, f, ttl
       end
-      local wk = base .. ':w:' .. w
-      redis.call('RPUSH', wk, fb .. ':' .. nowb)
-      redis.call('PEXPIRE', wk, ttl)
-      if redis.call('EXISTS', q) == 1 then
-        redis.call('RPUSH', base .. ':n', w .. ':' .. nowb)
-        redis.call('PEXPIRE', base .. ':n', ttl)
-      end
-      return w, f, ttl
     end
   end
 end
@@ -104,7 +143,11 @@ if not busy and not retry and redis.call('EXISTS', KEYS[1] .. ':q') == 1 then
   end
   if w then busy, holder = gttl, w end
 end
-if retry and waiting then redis.call('DEL', KEYS[1] .. ':w:' .. ARGV[1]) end
+-- a waiter asking again empties its wake list: a grant there is its
+-- lease (retry), a refusal is answered by this call's own check
+if waiting and (retry or (ARGV[9] or '') ~= '') then
+  redis.call('DEL', KEYS[1] .. ':w:' .. ARGV[1])
+end
 if busy and not waiting then return {0, busy} end
 if ARGV[3] and not retry then
   local rel, ok
@@ -147,6 +190,12 @@ if busy then
   if not e or e == '' then
     e = ARGV[1] .. ':' .. b36(now + tonumber(ARGV[8])) .. ':' ..
         b36(tonumber(ARGV[2]))
+    -- conditions ride in the entry: a grant checks them (grant())
+    local cool, within = tonumber(ARGV[3] or '0'), tonumber(ARGV[5] or '0')
+    if cool > 0 or within > 0 then
+      e = e .. ':' .. b36(cool) .. ':' .. (ARGV[4] == 's' and 's' or 'a') ..
+          ':' .. b36(within)
+    end
   end
   if not redis.call('LPOS', q, e) then redis.call('RPUSH', q, e) end
   local want = tonumber(ARGV[8]) + tonumber(ARGV[2]) + 1000

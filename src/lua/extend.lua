@@ -5,14 +5,13 @@
 -- Reply: {1, ttl, fence} | {-1} not held | {-2} held by another lease id
 -- A value that carries a release history keeps it (and its retention):
 -- only its deadline changes.
-local function b36(n)
-  local s = ''
-  repeat
-    local d = n % 36
-    s = string.sub('0123456789abcdefghijklmnopqrstuvwxyz', d + 1, d + 1) .. s
-    n = (n - d) / 36
-  until n == 0
-  return s
+-- n >= 0 in base 36: the digits collect as arguments (no string is
+-- made until the one string.char)
+local function b36(n, ...)
+  local d = n % 36
+  local c = d < 10 and d + 48 or d + 87
+  if n < 36 then return string.char(c, ...) end
+  return b36((n - d) / 36, c, ...)
 end
 local v = redis.call('GET', KEYS[1])
 if not v or string.byte(v, 1) == 45 then return {-1} end
