@@ -70,9 +70,9 @@ static int send_commands(int fd, size_t n, const lh__cmd *cmds)
     for (i = 0; rc == 0 && i < n; i += k) {
         k = n - i < SEND_BATCH ? n - i : SEND_BATCH;
         for (j = 0; j < k; j++) {
-            long long len = redisFormatCommandArgv(
-                &buf[j], cmds[i + j].argc, cmds[i + j].argv,
-                cmds[i + j].argvlen);
+            long long len =
+                redisFormatCommandArgv(&buf[j], cmds[i + j].argc,
+                                       cmds[i + j].argv, cmds[i + j].argvlen);
 
             if (len < 0) {
                 errno = ENOMEM;

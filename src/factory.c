@@ -112,7 +112,7 @@ lh_status lh_factory_data_key(char **out, const lh_factory *factory,
 /* ---- replies ---------------------------------------------------------- */
 
 lh_status lh__bad_reply(lh_client *c, redisReply *r, const char *op,
-                           const char *key)
+                        const char *key)
 {
     lh__fail(c, LH_ERR_IO, "%s %.200s: unexpected reply from Redis", op, key);
     freeReplyObject(r);

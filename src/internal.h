@@ -85,7 +85,7 @@ typedef struct lh__conn {
     int64_t connect_timeout_ms;
     int64_t timeout_ms;
     int64_t applied_ms; /* the timeout set on ctx's socket */
-    int min_replicas; /* WAIT for this many replicas after each write */
+    int min_replicas;   /* WAIT for this many replicas after each write */
 } lh__conn;
 
 typedef struct lh__cmd {

@@ -34,11 +34,11 @@
 typedef struct waiter {
     lh_client *c;
     lh_lease *l;
-    char *wake, *nudge; /* keys */
+    char *wake, *nudge;     /* keys */
     lh_acquire_result *res; /* the caller's, or NULL */
-    char entry[96];     /* the queue entry the acquire script made */
-    int64_t deadline;   /* monotonic ms */
-    int64_t busy_ms;    /* the holder's TTL left, as last seen */
+    char entry[96];         /* the queue entry the acquire script made */
+    int64_t deadline;       /* monotonic ms */
+    int64_t busy_ms;        /* the holder's TTL left, as last seen */
 } waiter;
 
 static int64_t now_ms(void)
