@@ -274,8 +274,11 @@ typedef struct lh_acquire_result {
 
 /**
  * Options of lh_lease_acquire(). Conditions (version 2 fields) are checked
- * atomically in the acquire, on Redis server time, when the resource is
- * free; all given conditions must hold. Only explicit releases count as
+ * atomically, on Redis server time, whenever the resource would be taken
+ * for the caller: by a one-try acquire that finds it free (a held resource
+ * answers LH_ERR_HELD), by a waiting acquire when it queues and each time
+ * it asks again, and by the release (or expiry) that would hand the lease
+ * to it; all given conditions must hold. Only explicit releases count as
  * releases. Every duration must be at most the factory's retention.
  */
 typedef struct lh_acquire_options {
@@ -315,8 +318,15 @@ typedef struct lh_acquire_options {
  * further round trip), or the holder's lease expires, or the wait passes:
  * LH_ERR_TIMEOUT, with nothing acquired and the caller out of the queue.
  * Waiting blocks the client's connection: give each waiter a client of
- * its own. Conditions are checked when the caller queues and fail at once;
- * max_acquires cannot be combined with a wait.
+ * its own. Conditions are checked when the caller queues (a failed one
+ * returns LH_ERR_CONDITION at once) and again when a release would hand
+ * the lease over: a cooldown waiter is told LH_ERR_CONDITION right after
+ * the holder's release (which restarts its cooldown) and the next waiter
+ * is served; the caller is out of the queue either way. max_acquires
+ * cannot be combined with a wait. LH_ERR_IO during a wait may leave the
+ * caller queued, or already granted the lease: retry with the same
+ * opts->id (the retry finds it held, or queues again) or let the entry's
+ * deadline and the lease's TTL run out.
  *
  * The new lease has a fresh 128-bit id (or opts->id) and a fencing token
  * strictly greater than every earlier token of the resource, across

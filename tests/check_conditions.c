@@ -13,6 +13,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define TTL 60000
 #define WINDOW 300
@@ -114,16 +115,25 @@ START_TEST(cooldown_since_success)
     lh_factory *f = th_factory("cools", "job", 1, TTL);
     lh_acquire_options o = LH_ACQUIRE_OPTIONS_INIT;
     lh_acquire_result res;
+    int64_t ok, failed;
 
     o.result = &res;
     take_and_release(c, f, NULL, LH_OUTCOME_SUCCESS);
+    ok = last_release(c, f);
     o.cooldown_ms = 10 * WINDOW;
     o.cooldown_success_only = 1;
     ck_assert_int_eq(try_take(c, f, &o), LH_ERR_CONDITION);
-    /* a failure since does not restart a success-only cooldown ... */
-    take_and_release(c, f, NULL, LH_OUTCOME_FAILURE);
+    /* a failure since does not restart a success-only cooldown: it still
+     * passes when counted from the success, at least WINDOW earlier */
+    do {
+        usleep(20 * 1000);
+        take_and_release(c, f, NULL, LH_OUTCOME_FAILURE);
+    } while ((failed = last_release(c, f)) - ok < WINDOW);
     ck_assert_int_eq(try_take(c, f, &o), LH_ERR_CONDITION);
-    ck_assert(res.retry_after_ms <= 10 * WINDOW);
+    ck_assert_uint_eq(res.failed, LH_COND_COOLDOWN);
+    ck_assert_msg(res.retry_after_ms <= ok + 10 * WINDOW - failed,
+                  "retry after %lld ms: counted from the failure",
+                  (long long)res.retry_after_ms);
     /* ... and a success-only cooldown with no success on record passes */
     lh_factory_free(f);
     f = th_factory("cools2", "job", 1, TTL);

@@ -421,9 +421,10 @@ START_TEST(loss_when_unreachable)
     ck_assert_int_eq(ls.why, LH_ERR_IO);
     ck_assert_int_eq(seen, LH_ERR_IO);
     ck_assert_msg(strstr(ls.message, "local clock") != NULL, "%s", ls.message);
+    /* not before the lease could have lapsed (its last extend was at
+     * most one interval before the stop); the report itself came while
+     * the server was still stopped (wait_loss above) */
     ck_assert_msg(after >= 400 - 200, "reported %lld ms after the stop",
-                  (long long)after);
-    ck_assert_msg(after <= 400 + scaled(150), "reported %lld ms after the stop",
                   (long long)after);
     free_renewer(r, &ls);
     ck_assert_int_eq(calls(&ls), 1);
@@ -466,7 +467,9 @@ START_TEST(free_while_unreachable)
     lh_renewer_free(r);
     took = th_now_ms() - t0;
     kill((pid_t)pid, SIGCONT);
-    ck_assert_msg(took <= 3 * 200 + scaled(100), "free took %lld ms",
+    /* the renewer's own timeout (within its interval) ended the blocked
+     * extend, not the client's default command timeout */
+    ck_assert_msg(took < LH__DEFAULT_TIMEOUT_MS, "free took %lld ms",
                   (long long)took);
     ck_assert_int_eq(calls(&ls), 0);
     ck_assert_int_eq(lh_lease_confirm(NULL, c, l), LH_OK);
@@ -579,6 +582,7 @@ START_TEST(tick_retries_timed_out_extend)
     lh_lease *l;
     lh_renewer *r = NULL;
     int64_t next = 0, deadline;
+    char pause[24];
     loss ls;
 
     memset(&ls, 0, sizeof(ls));
@@ -589,8 +593,9 @@ START_TEST(tick_retries_timed_out_extend)
     ck_assert_int_eq(lh_renewer_new(&r, l, &ro, on_loss, &ls, NULL), LH_OK);
     ck_assert_int_eq(lh_renewer_tick(r, c, &next), LH_OK);
     ck_assert_msg(next >= 1 && next <= 100, "next %lld", (long long)next);
-    freeReplyObject(th_cmd(rc, "CLIENT", "PAUSE", "250", "ALL", NULL));
-    deadline = th_now_ms() + 200; /* the next extend falls in the pause */
+    snprintf(pause, sizeof(pause), "%lld", (long long)scaled(250));
+    freeReplyObject(th_cmd(rc, "CLIENT", "PAUSE", pause, "ALL", NULL));
+    deadline = th_now_ms() + scaled(200); /* the next extend: in the pause */
     do {
         ck_assert_msg(th_now_ms() < deadline, "no extend was due");
         pace((int)next);
