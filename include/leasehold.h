@@ -646,12 +646,18 @@ typedef struct lh_renew_options {
     unsigned version;    /**< LH_RENEW_OPTIONS_VERSION */
     int64_t interval_ms; /**< between extends; 0: the TTL / 3 */
     int64_t ttl_ms;      /**< each extend's TTL; 0: the lease's TTL */
+    /* version 2 */
+    int64_t ttl_left_ms; /**< the lease's time left now, such as
+                              lh_lease_confirm()'s state.ttl_ms for a lease
+                              taken from a job payload: the loss deadline
+                              until an extend succeeds. 0: the lease's whole
+                              TTL, right for a lease just acquired */
 } lh_renew_options;
 
-#define LH_RENEW_OPTIONS_VERSION 1
+#define LH_RENEW_OPTIONS_VERSION 2
 #define LH_RENEW_OPTIONS_INIT                                                  \
     {                                                                          \
-        LH_RENEW_OPTIONS_VERSION, 0, 0                                         \
+        LH_RENEW_OPTIONS_VERSION, 0, 0, 0                                      \
     }
 
 /**

@@ -79,10 +79,12 @@ static lh_status settings(int64_t *interval_ms, int64_t *ttl_ms,
 {
     if (lease == NULL)
         return lh__seterr(err, LH_ERR_INVALID, "renewer: lease is NULL");
-    if (opts &&
-        (opts->version < 1 || opts->interval_ms < 0 || opts->ttl_ms < 0))
+    if (opts && (opts->version < 1 || opts->interval_ms < 0 ||
+                 opts->ttl_ms < 0 ||
+                 (opts->version >= 2 && opts->ttl_left_ms < 0)))
         return lh__seterr(err, LH_ERR_INVALID,
-                          "renew options: bad version, interval or ttl");
+                          "renew options: bad version, interval, ttl or "
+                          "ttl_left");
     *ttl_ms = opts && opts->ttl_ms ? opts->ttl_ms : lease->ttl_ms;
     if (lh__check_ttl(err, "renew options: ttl", *ttl_ms) != LH_OK)
         return LH_ERR_INVALID;
@@ -96,7 +98,8 @@ static lh_status settings(int64_t *interval_ms, int64_t *ttl_ms,
 }
 
 /* Build a renewer driven by ticks. Until its first extend succeeds (the
- * first tick sends one at once), the lease counts as acquired just now. */
+ * first tick sends one at once), the lease has opts->ttl_left_ms left, or
+ * counts as acquired just now. */
 static lh_status make(lh_renewer **out, const lh_lease *lease,
                       const lh_renew_options *opts, lh_loss_fn on_loss,
                       void *payload, lh_error *err)
@@ -125,7 +128,11 @@ static lh_status make(lh_renewer **out, const lh_lease *lease,
     r->payload = payload;
     r->status = LH_OK;
     r->next_us = now_us();
-    r->deadline_us = r->next_us + lease->ttl_ms * 1000;
+    r->deadline_us =
+        r->next_us + (opts && opts->version >= 2 && opts->ttl_left_ms > 0
+                          ? opts->ttl_left_ms
+                          : lease->ttl_ms) *
+                         1000;
     *out = r;
     r = NULL;
     st = LH_OK;

@@ -616,6 +616,49 @@ START_TEST(tick_retries_timed_out_extend)
 }
 END_TEST
 
+/* A lease taken from a payload may have little time left: with
+ * ttl_left_ms, the first deadline is that, not the lease's whole TTL. */
+START_TEST(ttl_left_sets_first_deadline)
+{
+    lh_client *c = th_client();
+    lh_factory *f = th_factory("ttlleft", "job", 1, 60000);
+    lh_lease *l = acquire(c, f, "x");
+    lh_renew_options ro = LH_RENEW_OPTIONS_INIT;
+    lh_renewer *r = NULL;
+    int64_t next = 0, t0;
+    loss ls;
+
+    memset(&ls, 0, sizeof(ls));
+    ro.ttl_left_ms = 1;
+    ck_assert_int_eq(lh_renewer_new(&r, l, &ro, on_loss, &ls, NULL), LH_OK);
+    t0 = th_now_ms();
+    while (th_now_ms() - t0 < 3)
+        pace(1);
+    ck_assert_int_eq(lh_renewer_tick(r, c, &next), LH_ERR_IO);
+    ck_assert_int_eq(next, -1);
+    ck_assert_int_eq(calls(&ls), 1);
+    ck_assert_msg(strstr(ls.message, "local clock") != NULL, "%s", ls.message);
+    lh_renewer_free(r);
+    /* version 1 options do not have the field: the whole TTL counts */
+    ro.version = 1;
+    ck_assert_int_eq(lh_renewer_new(&r, l, &ro, NULL, NULL, NULL), LH_OK);
+    t0 = th_now_ms();
+    while (th_now_ms() - t0 < 3)
+        pace(1);
+    ck_assert_int_eq(lh_renewer_tick(r, c, &next), LH_OK);
+    lh_renewer_free(r);
+    ro.version = 2;
+    ro.ttl_left_ms = -1;
+    ck_assert_int_eq(lh_renewer_new(&r, l, &ro, NULL, NULL, NULL),
+                     LH_ERR_INVALID);
+    ck_assert_ptr_null(r);
+    ck_assert_int_eq(lh_lease_release(c, l, LH_OUTCOME_NONE), LH_OK);
+    lh_lease_free(l);
+    lh_factory_free(f);
+    lh_client_free(c);
+}
+END_TEST
+
 /* A tick that comes after the local deadline reports the loss (IO)
  * without sending an extend: by then the lease may have expired, and it
  * has (nothing extended it). */
@@ -775,6 +818,7 @@ int main(void)
     tcase_add_test(tc, tick_keeps_alive_and_reports_loss);
     tcase_add_test(tc, tick_retries_timed_out_extend);
     tcase_add_test(tc, tick_late_reports_io);
+    tcase_add_test(tc, ttl_left_sets_first_deadline);
     tc = tcase(s, "invalid", 10);
     tcase_add_loop_test(tc, invalid_options, 0,
                         sizeof(bad_rows) / sizeof(bad_rows[0]));
