@@ -676,9 +676,9 @@ typedef void (*lh_loss_fn)(const lh_lease *lease, lh_status why,
 /**
  * Make a renewer for 'lease' to be driven by lh_renewer_tick(). 'on_loss'
  * may be NULL (poll lh_renewer_status() instead). The first tick extends
- * at once; until an extend has succeeded, the lease counts as acquired
- * when the renewer was made (its TTL from then), so make it right after
- * acquiring.
+ * at once; until an extend has succeeded, the lease counts as ending
+ * opts->ttl_left_ms after the renewer was made, or its whole TTL after
+ * (make it right after acquiring, or pass the time left).
  * Returns: LH_OK; LH_ERR_INVALID (NULL 'out' or lease, bad version,
  * interval or TTL: the interval must be shorter than the TTL);
  * LH_ERR_NOMEM. On failure 'on_loss' is never called.
@@ -745,6 +745,18 @@ LH_EXTERN lh_status lh_renewer_status(const lh_renewer *renewer);
  * renewer, not during a tick.
  */
 LH_EXTERN void lh_renewer_free(lh_renewer *renewer);
+
+/**
+ * Stop and free the renewer as lh_renewer_free() does, then release its
+ * lease with 'outcome' on 'client' (lh_lease_release()): the end of a job,
+ * in the right order, with no loss reported for the release itself.
+ * The renewer is freed whatever the release returns.
+ * Returns: as lh_lease_release(); LH_ERR_INVALID for a NULL renewer or
+ * client (a renewer given is freed all the same).
+ * Thread-safety: as lh_renewer_free(); 'client' by this thread only.
+ */
+LH_EXTERN lh_status lh_renewer_release(lh_renewer *renewer, lh_client *client,
+                                       lh_outcome outcome);
 
 #ifdef __cplusplus
 }

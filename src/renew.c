@@ -79,9 +79,9 @@ static lh_status settings(int64_t *interval_ms, int64_t *ttl_ms,
 {
     if (lease == NULL)
         return lh__seterr(err, LH_ERR_INVALID, "renewer: lease is NULL");
-    if (opts && (opts->version < 1 || opts->interval_ms < 0 ||
-                 opts->ttl_ms < 0 ||
-                 (opts->version >= 2 && opts->ttl_left_ms < 0)))
+    if (opts &&
+        (opts->version < 1 || opts->interval_ms < 0 || opts->ttl_ms < 0 ||
+         (opts->version >= 2 && opts->ttl_left_ms < 0)))
         return lh__seterr(err, LH_ERR_INVALID,
                           "renew options: bad version, interval, ttl or "
                           "ttl_left");
@@ -342,17 +342,24 @@ lh_status lh_renewer_status(const lh_renewer *renewer)
     return (lh_status)__atomic_load_n(&renewer->status, __ATOMIC_ACQUIRE);
 }
 
-void lh_renewer_free(lh_renewer *renewer)
+/* Stop a threaded renewer's thread (a no-op for a ticked one). */
+static void stop(lh_renewer *renewer)
 {
-    if (renewer == NULL)
-        return;
     if (renewer->started) {
         pthread_mutex_lock(&renewer->mutex);
         renewer->stop = 1;
         pthread_cond_signal(&renewer->cond);
         pthread_mutex_unlock(&renewer->mutex);
         pthread_join(renewer->thread, NULL);
+        renewer->started = 0;
     }
+}
+
+void lh_renewer_free(lh_renewer *renewer)
+{
+    if (renewer == NULL)
+        return;
+    stop(renewer);
     if (renewer->sync_ready) {
         pthread_cond_destroy(&renewer->cond);
         pthread_mutex_destroy(&renewer->mutex);
@@ -360,4 +367,21 @@ void lh_renewer_free(lh_renewer *renewer)
     lh_client_free(renewer->client);
     lh_lease_free(renewer->lease);
     lh__free(renewer);
+}
+
+lh_status lh_renewer_release(lh_renewer *renewer, lh_client *client,
+                             lh_outcome outcome)
+{
+    lh_status st;
+
+    if (renewer == NULL || client == NULL) {
+        if (client)
+            lh__fail(client, LH_ERR_INVALID, "renewer release: NULL renewer");
+        lh_renewer_free(renewer);
+        return LH_ERR_INVALID;
+    }
+    stop(renewer);
+    st = lh_lease_release(client, renewer->lease, outcome);
+    lh_renewer_free(renewer);
+    return st;
 }

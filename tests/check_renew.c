@@ -569,7 +569,7 @@ START_TEST(tick_keeps_alive_and_reports_loss)
 }
 END_TEST
 
-/* CLIENT PAUSE ALL for 250 ms makes an extend time out (client timeout
+/* CLIENT PAUSE ALL for 600 ms makes an extend time out (client timeout
  * 50 ms): the tick returns LH_OK and asks to be called again soon; once
  * the pause is over the lease is extended again and stays held. */
 START_TEST(tick_retries_timed_out_extend)
@@ -582,7 +582,6 @@ START_TEST(tick_retries_timed_out_extend)
     lh_lease *l;
     lh_renewer *r = NULL;
     int64_t next = 0, deadline;
-    char pause[24];
     loss ls;
 
     memset(&ls, 0, sizeof(ls));
@@ -593,9 +592,10 @@ START_TEST(tick_retries_timed_out_extend)
     ck_assert_int_eq(lh_renewer_new(&r, l, &ro, on_loss, &ls, NULL), LH_OK);
     ck_assert_int_eq(lh_renewer_tick(r, c, &next), LH_OK);
     ck_assert_msg(next >= 1 && next <= 100, "next %lld", (long long)next);
-    snprintf(pause, sizeof(pause), "%lld", (long long)scaled(250));
-    freeReplyObject(th_cmd(rc, "CLIENT", "PAUSE", pause, "ALL", NULL));
-    deadline = th_now_ms() + scaled(200); /* the next extend: in the pause */
+    /* paused well within the lease's 1000 ms, and long enough that a
+     * slow run still ticks in it */
+    freeReplyObject(th_cmd(rc, "CLIENT", "PAUSE", "600", "ALL", NULL));
+    deadline = th_now_ms() + 500; /* the next extend falls in the pause */
     do {
         ck_assert_msg(th_now_ms() < deadline, "no extend was due");
         pace((int)next);
@@ -612,6 +612,49 @@ START_TEST(tick_retries_timed_out_extend)
     lh_lease_free(l);
     lh_factory_free(f);
     redisFree(rc);
+    lh_client_free(c);
+}
+END_TEST
+
+/* lh_renewer_release(): stop, then release, with no loss reported; the
+ * release is the resource's last outcome. Threaded and ticked. */
+START_TEST(renewer_release_in_order)
+{
+    lh_client *c = th_client();
+    lh_factory *f = th_factory("relorder", "job", 1, 600);
+    const char *args[] = {"x"};
+    lh_resource_info info;
+    lh_lease *l = acquire(c, f, "x");
+    lh_renewer *r;
+    loss ls;
+
+    memset(&ls, 0, sizeof(ls));
+    r = start(c, l, 50, 0, &ls);
+    pace(120); /* let it extend at least once: it runs */
+    ck_assert_int_eq(lh_renewer_status(r), LH_OK);
+    ck_assert_int_eq(lh_renewer_release(r, c, LH_OUTCOME_SUCCESS), LH_OK);
+    __atomic_store_n(&ls.freed, 1, __ATOMIC_RELEASE);
+    ck_assert_int_eq(calls(&ls), 0);
+    ck_assert_int_eq(lh_resource_inspect(&info, c, f, args, 1), LH_OK);
+    ck_assert(!info.held);
+    ck_assert_int_eq(info.last_outcome, LH_OUTCOME_SUCCESS);
+    lh_lease_free(l);
+    /* ticked; then a lease no longer held: the release's own status */
+    l = acquire(c, f, "x");
+    ck_assert_int_eq(lh_renewer_new(&r, l, NULL, on_loss, &ls, NULL), LH_OK);
+    ck_assert_int_eq(lh_renewer_tick(r, c, NULL), LH_OK);
+    ck_assert_int_eq(lh_renewer_release(r, c, LH_OUTCOME_FAILURE), LH_OK);
+    ck_assert_int_eq(lh_renewer_new(&r, l, NULL, on_loss, &ls, NULL), LH_OK);
+    ck_assert_int_eq(lh_renewer_release(r, c, LH_OUTCOME_FAILURE),
+                     LH_ERR_NOT_HELD);
+    ck_assert_int_eq(calls(&ls), 0);
+    ck_assert_int_eq(lh_renewer_release(NULL, c, LH_OUTCOME_NONE),
+                     LH_ERR_INVALID);
+    ck_assert_int_eq(lh_renewer_new(&r, l, NULL, NULL, NULL, NULL), LH_OK);
+    ck_assert_int_eq(lh_renewer_release(r, NULL, LH_OUTCOME_NONE),
+                     LH_ERR_INVALID); /* and r is freed: valgrind */
+    lh_lease_free(l);
+    lh_factory_free(f);
     lh_client_free(c);
 }
 END_TEST
@@ -819,6 +862,7 @@ int main(void)
     tcase_add_test(tc, tick_retries_timed_out_extend);
     tcase_add_test(tc, tick_late_reports_io);
     tcase_add_test(tc, ttl_left_sets_first_deadline);
+    tcase_add_test(tc, renewer_release_in_order);
     tc = tcase(s, "invalid", 10);
     tcase_add_loop_test(tc, invalid_options, 0,
                         sizeof(bad_rows) / sizeof(bad_rows[0]));
