@@ -58,9 +58,11 @@ static int send_all(int fd, struct iovec *iov, size_t n)
     return 0;
 }
 
-/* Format and send 'n' commands, SEND_BATCH to a syscall. 0, or -1 with
- * errno set (ENOMEM when formatting failed). */
-static int send_commands(int fd, size_t n, const lh__cmd *cmds)
+/* Format and send 'n' commands, SEND_BATCH to a syscall. 0; -1 when a
+ * send failed (*saved_errno says why); -2 when formatting ran out of
+ * memory (commands of earlier batches may have gone out). */
+static int send_commands(int fd, size_t n, const lh__cmd *cmds,
+                         int *saved_errno)
 {
     struct iovec iov[SEND_BATCH];
     char *buf[SEND_BATCH];
@@ -74,13 +76,14 @@ static int send_commands(int fd, size_t n, const lh__cmd *cmds)
                 redisFormatCommandArgv(&buf[j], cmds[i + j].argc,
                                        cmds[i + j].argv, cmds[i + j].argvlen);
 
-            if (len < 0) {
-                errno = ENOMEM;
+            if (len < 0)
                 break;
-            }
             iov[j].iov_base = buf[j], iov[j].iov_len = (size_t)len;
         }
-        rc = j < k ? -1 : send_all(fd, iov, k);
+        if (j < k)
+            rc = -2;
+        else if ((rc = send_all(fd, iov, k)) != 0)
+            *saved_errno = errno; /* before free() may change it */
         while (j > 0)
             redisFreeCommand(buf[--j]);
     }
@@ -152,12 +155,13 @@ static lh_status exchange(lh_client *c, size_t n, const lh__cmd *cmds,
             return io_fail(c, "send to", errno);
         conn->applied_ms = conn->timeout_ms;
     }
-    if (send_commands(conn->ctx->fd, n, cmds) != 0) {
-        saved = errno;
-        if (saved == ENOMEM) {
-            lh__conn_close(conn);
-            return lh__fail(c, LH_ERR_NOMEM, "send: out of memory");
-        }
+    switch (send_commands(conn->ctx->fd, n, cmds, &saved)) {
+    case 0:
+        break;
+    case -2: /* a later batch could not be formatted: drop the connection */
+        lh__conn_close(conn);
+        return lh__fail(c, LH_ERR_NOMEM, "send: out of memory");
+    default:
         return io_fail(c, "send to", saved);
     }
     for (i = 0; i < n; i++) {

@@ -86,7 +86,10 @@ static lh_status settings(int64_t *interval_ms, int64_t *ttl_ms,
                           "renew options: bad version, interval, ttl or "
                           "ttl_left");
     *ttl_ms = opts && opts->ttl_ms ? opts->ttl_ms : lease->ttl_ms;
-    if (lh__check_ttl(err, "renew options: ttl", *ttl_ms) != LH_OK)
+    if (lh__check_ttl(err, "renew options: ttl", *ttl_ms) != LH_OK ||
+        (opts && opts->version >= 2 && opts->ttl_left_ms > 0 &&
+         lh__check_ttl(err, "renew options: ttl_left", opts->ttl_left_ms) !=
+             LH_OK))
         return LH_ERR_INVALID;
     *interval_ms = opts && opts->interval_ms ? opts->interval_ms : *ttl_ms / 3;
     if (*interval_ms < 1 || *interval_ms >= *ttl_ms)

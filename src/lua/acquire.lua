@@ -143,11 +143,10 @@ if not busy and not retry and redis.call('EXISTS', KEYS[1] .. ':q') == 1 then
   end
   if w then busy, holder = gttl, w end
 end
--- a waiter asking again empties its wake list: a grant there is its
--- lease (retry), a refusal is answered by this call's own check
-if waiting and (retry or (ARGV[9] or '') ~= '') then
-  redis.call('DEL', KEYS[1] .. ':w:' .. ARGV[1])
-end
+-- a waiter that asks empties its wake list: a grant there is its lease
+-- (retry), a refusal is stale (this call checks the conditions itself,
+-- and a waiter retrying after a lost connection must not read one)
+if waiting then redis.call('DEL', KEYS[1] .. ':w:' .. ARGV[1]) end
 if busy and not waiting then return {0, busy} end
 if ARGV[3] and not retry then
   local rel, ok
