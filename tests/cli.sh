@@ -291,6 +291,28 @@ check_json "the waiter's lease" "$LEASE_MEMBERS and d['args'] == ['w']"
 lh confirm "$(cat "$tmp/waiter")"
 expect 0 "the waiter holds it"
 
+# a waiter with a cooldown: the holder's release starts it, so the grant
+# refuses the waiter (6), and the resource stays free
+lh acquire wc
+lease_wc=$(cat "$tmp/out")
+"$L" --url "$U" --root "$R" acquire --wait 10s --cooldown 1h wc \
+    >"$tmp/waiter" 2>"$tmp/waiter.err" &
+bg=$!
+queued_wc() {
+    [ "$("$RCLI" -u "$U" EXISTS "{$R:default:wc}:q")" = 1 ]
+}
+poll_until 100 queued_wc || echo "# the cooldown waiter did not show in the queue"
+lh release --outcome success "$lease_wc"
+wait "$bg"
+st=$?
+bg=
+cp "$tmp/waiter.err" "$tmp/err"
+cp "$tmp/waiter" "$tmp/out"
+expect_error 6 "a cooldown waiter is refused by the release it waited for" "cooldown"
+lh inspect wc
+expect 0 "inspect after the refusal"
+check_json "nobody holds it" "d['held'] is False and d['last_outcome'] == 'success'"
+
 lh acquire cd
 lh release --outcome success "$(cat "$tmp/out")"
 lh acquire --cooldown 1h cd
@@ -353,7 +375,7 @@ fi
     echo $? >"$tmp/status"
 } | head -n 1 >/dev/null
 st=$(cat "$tmp/status")
-: >"$tmp/out"
+cp "$tmp/waiter" "$tmp/out"
 expect_error 1 "list into a closed pipe: 1, not SIGPIPE" "stdout"
 lh --arity 0 --prefix single acquire
 expect 0 "acquire with --arity 0"
