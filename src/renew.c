@@ -72,10 +72,11 @@ static void clear_error(lh_error *err)
     }
 }
 
-/* The interval and TTL that 'opts' asks for, checked against 'lease'. */
+/* The interval, TTL and first time left that 'opts' asks for, checked
+ * against 'lease'. */
 static lh_status settings(int64_t *interval_ms, int64_t *ttl_ms,
-                          const lh_lease *lease, const lh_renew_options *opts,
-                          lh_error *err)
+                          int64_t *left_ms, const lh_lease *lease,
+                          const lh_renew_options *opts, lh_error *err)
 {
     if (lease == NULL)
         return lh__seterr(err, LH_ERR_INVALID, "renewer: lease is NULL");
@@ -86,10 +87,11 @@ static lh_status settings(int64_t *interval_ms, int64_t *ttl_ms,
                           "renew options: bad version, interval, ttl or "
                           "ttl_left");
     *ttl_ms = opts && opts->ttl_ms ? opts->ttl_ms : lease->ttl_ms;
+    *left_ms = opts && opts->version >= 2 && opts->ttl_left_ms > 0
+                   ? opts->ttl_left_ms
+                   : lease->ttl_ms;
     if (lh__check_ttl(err, "renew options: ttl", *ttl_ms) != LH_OK ||
-        (opts && opts->version >= 2 && opts->ttl_left_ms > 0 &&
-         lh__check_ttl(err, "renew options: ttl_left", opts->ttl_left_ms) !=
-             LH_OK))
+        lh__check_ttl(err, "renew options: ttl_left", *left_ms) != LH_OK)
         return LH_ERR_INVALID;
     *interval_ms = opts && opts->interval_ms ? opts->interval_ms : *ttl_ms / 3;
     if (*interval_ms < 1 || *interval_ms >= *ttl_ms)
@@ -107,14 +109,15 @@ static lh_status make(lh_renewer **out, const lh_lease *lease,
                       const lh_renew_options *opts, lh_loss_fn on_loss,
                       void *payload, lh_error *err)
 {
-    int64_t interval_ms = 0, ttl_ms = 0;
+    int64_t interval_ms = 0, ttl_ms = 0, left_ms = 0;
     lh_renewer *r = NULL;
     lh_status st;
 
     if (out == NULL)
         return lh__seterr(err, LH_ERR_INVALID, "renewer: out is NULL");
     *out = NULL;
-    if ((st = settings(&interval_ms, &ttl_ms, lease, opts, err)) != LH_OK)
+    if ((st = settings(&interval_ms, &ttl_ms, &left_ms, lease, opts, err)) !=
+        LH_OK)
         goto done;
     st = LH_ERR_NOMEM;
     if ((r = lh__calloc(1, sizeof(*r))) == NULL ||
@@ -131,11 +134,7 @@ static lh_status make(lh_renewer **out, const lh_lease *lease,
     r->payload = payload;
     r->status = LH_OK;
     r->next_us = now_us();
-    r->deadline_us =
-        r->next_us + (opts && opts->version >= 2 && opts->ttl_left_ms > 0
-                          ? opts->ttl_left_ms
-                          : lease->ttl_ms) *
-                         1000;
+    r->deadline_us = r->next_us + left_ms * 1000;
     *out = r;
     r = NULL;
     st = LH_OK;

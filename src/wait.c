@@ -215,8 +215,7 @@ static int block(waiter *w, lh_status *st)
 
 /* One acquire script call in waiting mode: 0 done (*st says how), 1 queued
  * (w->busy_ms and w->entry set). */
-static int try_once(waiter *w, const char **argv, lh_acquire_result *res,
-                    lh_status *st)
+static int try_once(waiter *w, const char **argv, lh_status *st)
 {
     char left[24];
     redisReply *r;
@@ -255,7 +254,7 @@ static int try_once(waiter *w, const char **argv, lh_acquire_result *res,
     else if (code == 2 && w->entry[0] != '\0' && (*st = leave(w)) != LH_OK)
         ; /* asked again, refused: it must not stay queued */
     else if (code == 2)
-        *st = lh__condition_failed(w->c, w->l, a, b, res);
+        *st = lh__condition_failed(w->c, w->l, a, b, w->res);
     return code == 3;
 }
 
@@ -278,7 +277,7 @@ lh_status lh__acquire_wait(lh_client *c, lh_lease *l, const char **argv,
         st = lh__fail(c, LH_ERR_NOMEM, "acquire: out of memory");
         goto done;
     }
-    while (try_once(&w, argv, res, &st) && block(&w, &st))
+    while (try_once(&w, argv, &st) && block(&w, &st))
         ;
 done:
     lh__free(w.wake);

@@ -18,14 +18,12 @@ local function b36(n, ...)
   if n < 36 then return string.char(c, ...) end
   return b36((n - d) / 36, c, ...)
 end
--- Would conditions 'spec' (cooldown ':' 's' or 'a' ':' within, base 36,
--- from a queue entry) refuse a grant now, after history 'hist'? Returns
--- the failed bits (1 cooldown, 2 success required) and the ms until they
--- would pass (-1: time alone cannot), as acquire's own check.
-local function refused(spec, hist, now)
-  local c1 = string.find(spec, ':', 1, true)
-  local cool = tonumber(string.sub(spec, 1, c1 - 1), 36)
-  local within = tonumber(string.sub(spec, c1 + 3), 36)
+-- Would a cooldown of 'cool' ms (since the last success if 'sonly', else
+-- since the last release) or a success required within 'within' ms (0:
+-- none) refuse the resource now, after history 'hist'? Returns the failed
+-- bits (1 cooldown, 2 success required) and the ms until they would pass
+-- (-1: time alone cannot). Acquire's own check and a grant both use it.
+local function refused(cool, sonly, within, hist, now)
   local rel, ok
   if hist then
     local dot = string.find(hist, '.', 2, true)
@@ -37,7 +35,7 @@ local function refused(spec, hist, now)
     end
   end
   local since = rel
-  if string.byte(spec, c1 + 1) == 115 then since = ok end
+  if sonly then since = ok end
   local failed, wait = 0, 0
   if cool > 0 and since and now - since < cool then
     failed, wait = 1, since + cool - now
@@ -57,7 +55,12 @@ local function grant(base, f, hist, keep, now, nowb)
       local w, c2 = string.sub(e, 1, 32), string.find(e, ':', c + 1, true)
       local ttl = tonumber(string.sub(e, c + 1, (c2 or 0) - 1), 36)
       local wk, failed, wait = base .. ':w:' .. w, 0, 0
-      if c2 then failed, wait = refused(string.sub(e, c2 + 1), hist, now) end
+      if c2 then -- its conditions: cooldown ':' 's' or 'a' ':' within
+        local c3 = string.find(e, ':', c2 + 1, true)
+        failed, wait = refused(tonumber(string.sub(e, c2 + 1, c3 - 1), 36),
+                               string.byte(e, c3 + 1) == 115,
+                               tonumber(string.sub(e, c3 + 3), 36), hist, now)
+      end
       if failed > 0 then
         -- its conditions fail now: tell it so, and serve the next entry
         redis.call('RPUSH', wk, '-' .. failed .. ':' .. wait)
